@@ -1,0 +1,1 @@
+"""Maturity self-assessment: versioned questionnaires, scoring and staged roadmaps."""

@@ -1,0 +1,68 @@
+"""One place that maps API errors to the house shape: {"error": {"code", "message", "details"}}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class ApiError(exceptions.APIException):
+    """A domain error with a stable machine-readable code, raised from views or services."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "BAD_REQUEST"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, status_code: int | None = None, details: Any = None
+    ) -> None:
+        super().__init__(detail=message, code=code or self.default_code)
+        self.error_code = code or self.default_code
+        if status_code is not None:
+            self.status_code = status_code
+        self.details = details
+
+
+_CODES_BY_CLASS: dict[type[exceptions.APIException], str] = {
+    exceptions.ValidationError: "VALIDATION_ERROR",
+    exceptions.ParseError: "MALFORMED_REQUEST",
+    exceptions.AuthenticationFailed: "AUTHENTICATION_FAILED",
+    exceptions.NotAuthenticated: "NOT_AUTHENTICATED",
+    exceptions.PermissionDenied: "PERMISSION_DENIED",
+    exceptions.NotFound: "NOT_FOUND",
+    exceptions.MethodNotAllowed: "METHOD_NOT_ALLOWED",
+    exceptions.NotAcceptable: "NOT_ACCEPTABLE",
+    exceptions.UnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
+    exceptions.Throttled: "RATE_LIMITED",
+}
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details if details is not None else {}}}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=exc.messages)
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ApiError):
+        response.data = error_body(exc.error_code, str(exc.detail), exc.details)
+        return response
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = error_body("VALIDATION_ERROR", "The request is invalid.", exc.detail)
+        return response
+    assert isinstance(exc, exceptions.APIException)
+    code = next((c for cls, c in _CODES_BY_CLASS.items() if isinstance(exc, cls)), "ERROR")
+    response.data = error_body(code, str(exc.detail))
+    return response

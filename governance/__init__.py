@@ -1,0 +1,1 @@
+"""Governance: model inventory views, risk tiers, RACI, sign-offs, gate decisions and the audit trail."""

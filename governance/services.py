@@ -1,0 +1,135 @@
+"""Governance writes. Every state change in the platform records its AuditEvent through audit_event_record."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models, transaction
+from django.utils import timezone
+
+from governance.models import AuditChainHead, AuditEvent
+
+SYSTEM_SYNC_ACTOR = "system:registry-sync"
+
+
+def _canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def audit_event_digest(
+    *,
+    prev_hash: str,
+    sequence: int,
+    occurred_at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    data: dict[str, Any],
+) -> str:
+    body = _canonical_json(
+        {
+            "sequence": sequence,
+            "occurred_at": occurred_at.isoformat(),
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "data": data,
+        }
+    )
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+@transaction.atomic
+def audit_event_record(
+    *,
+    action: str,
+    actor: str | AbstractBaseUser,
+    target: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain inside the caller's transaction (the change fails if this fails)."""
+    actor_user = actor if isinstance(actor, AbstractBaseUser) else None
+    actor_name = actor.get_username() if isinstance(actor, AbstractBaseUser) else actor
+    if target is not None:
+        object_type = object_type or target._meta.label_lower
+        object_id = object_id or str(target.pk)
+    payload = json.loads(_canonical_json(data or {}))
+    head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+    sequence = head.last_sequence + 1
+    occurred_at = timezone.now()
+    digest = audit_event_digest(
+        prev_hash=head.last_hash,
+        sequence=sequence,
+        occurred_at=occurred_at,
+        actor=actor_name,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        data=payload,
+    )
+    event = AuditEvent.objects.create(
+        sequence=sequence,
+        occurred_at=occurred_at,
+        actor=actor_name,
+        actor_user=actor_user,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=str(target)[:300] if target is not None else "",
+        data=payload,
+        prev_hash=head.last_hash,
+        hash=digest,
+    )
+    AuditChainHead.objects.filter(pk=1).update(last_sequence=sequence, last_hash=digest)
+    return event
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    events_checked: int
+    first_broken_sequence: int | None
+    problem: str
+
+    @property
+    def ok(self) -> bool:
+        return self.first_broken_sequence is None
+
+
+def audit_chain_verify(*, batch_size: int = 2000) -> ChainVerification:
+    """Walk the whole chain in order and report the first event whose link or digest does not hold."""
+    prev_hash = "0" * 64
+    expected_sequence = 1
+    checked = 0
+    for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=batch_size):
+        if event.sequence != expected_sequence:
+            return ChainVerification(checked, event.sequence, f"gap: expected #{expected_sequence}")
+        if event.prev_hash != prev_hash:
+            return ChainVerification(checked, event.sequence, "prev_hash does not match the previous event")
+        recomputed = audit_event_digest(
+            prev_hash=prev_hash,
+            sequence=event.sequence,
+            occurred_at=event.occurred_at,
+            actor=event.actor,
+            action=event.action,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            data=event.data,
+        )
+        if recomputed != event.hash:
+            return ChainVerification(checked, event.sequence, "content does not match its hash")
+        prev_hash = event.hash
+        expected_sequence += 1
+        checked += 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and head.last_sequence != checked:
+        return ChainVerification(checked, checked + 1, "events missing at the end of the chain")
+    return ChainVerification(checked, None, "")

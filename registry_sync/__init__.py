@@ -1,0 +1,1 @@
+"""Registry mirror: MLflow adapter, the idempotent sync engine, webhook receiver and Celery tasks."""

@@ -1,0 +1,1 @@
+"""Executive KPI, ROI/TCO and the monthly PDF dashboard."""
