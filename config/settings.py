@@ -58,7 +58,9 @@ PRODUCTION = MLGOV_ENV == "production"
 if PRODUCTION:
     missing = [name for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL") if not os.environ.get(name)]
     if missing:
-        raise ImproperlyConfigured(f"Production settings need these environment variables: {', '.join(missing)}")
+        raise ImproperlyConfigured(
+            f"Production settings need these environment variables: {', '.join(missing)}"
+        )
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me-for-any-shared-deployment-0123456789")
 DEBUG = env_bool("DEBUG", not PRODUCTION)
@@ -76,6 +78,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "governance",
     "registry_sync",
     "policies",
@@ -185,13 +188,16 @@ CELERY_BEAT_SCHEDULE = {
 # MLflow registry mirror.
 MLFLOW_TRACKING_URI = env_str("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
 MLFLOW_WEBHOOK_SECRET = env_str("MLFLOW_WEBHOOK_SECRET", "" if PRODUCTION else "dev-webhook-secret")
+MLFLOW_WEBHOOK_PREVIOUS_SECRET = env_str("MLFLOW_WEBHOOK_PREVIOUS_SECRET", "")
 MLFLOW_WEBHOOK_MAX_AGE_SECONDS = env_int("MLFLOW_WEBHOOK_MAX_AGE_SECONDS", 300)
 SYNC_PAGE_SIZE = env_int("SYNC_PAGE_SIZE", 1000)
 SYNC_RUN_BATCH_SIZE = env_int("SYNC_RUN_BATCH_SIZE", 100)
 # The MLflow client retries failed HTTP calls itself; keep that short so a pass fails fast and
 # Celery's own retry (with backoff and jitter) takes over.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", env_str("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"))
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", env_str("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1"))
+os.environ.setdefault(
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", env_str("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+)
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", env_str("MLFLOW_HTTP_REQUEST_TIMEOUT", "30"))
 
 # Policy engine.
@@ -203,7 +209,9 @@ POLICY_TIMEOUT_SECONDS = env_float("POLICY_TIMEOUT_SECONDS", 2.0)
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
 )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -225,6 +233,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "MLOps governance platform: registry inventory, approval gates, audit lineage.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI assets are served from the vendored sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

@@ -1,3 +1,18 @@
+"""REST API v1 routes of the governance app (mounted at /api/v1/, namespace "api")."""
+
 from django.urls import path
 
-urlpatterns: list = []
+from governance import api
+
+app_name = "api"
+urlpatterns = [
+    path("models/", api.ModelListApi.as_view(), name="model-list"),
+    # The version route comes first: model names may contain "/", so <path:name> would swallow it.
+    path(
+        "models/<path:name>/versions/<int:version>/",
+        api.ModelVersionDetailApi.as_view(),
+        name="model-version-detail",
+    ),
+    path("models/<path:name>/", api.ModelDetailApi.as_view(), name="model-detail"),
+    path("sync-runs/", api.SyncRunListApi.as_view(), name="sync-run-list"),
+]

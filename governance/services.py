@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -50,15 +50,15 @@ def audit_event_digest(
 def audit_event_record(
     *,
     action: str,
-    actor: str | AbstractBaseUser,
+    actor: str | User,
     target: models.Model | None = None,
     object_type: str = "",
     object_id: str = "",
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to the chain inside the caller's transaction (the change fails if this fails)."""
-    actor_user = actor if isinstance(actor, AbstractBaseUser) else None
-    actor_name = actor.get_username() if isinstance(actor, AbstractBaseUser) else actor
+    actor_user = actor if isinstance(actor, User) else None
+    actor_name = actor.get_username() if isinstance(actor, User) else actor
     if target is not None:
         object_type = object_type or target._meta.label_lower
         object_id = object_id or str(target.pk)

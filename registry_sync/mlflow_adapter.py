@@ -162,7 +162,8 @@ class MlflowRegistry:
             params=dict(run.data.params),
             # JSON cannot hold NaN/inf; a non-finite metric is recorded as missing (null).
             metrics={
-                key: (float(value) if math.isfinite(value) else None) for key, value in run.data.metrics.items()
+                key: (float(value) if math.isfinite(value) else None)
+                for key, value in run.data.metrics.items()
             },
             tags={k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.log-model.history")},
             datasets=sorted(datasets, key=lambda d: (d["context"], d["name"], d["digest"])),
@@ -219,7 +220,9 @@ class MlflowRegistry:
             if not token:
                 return ids
 
-    def get_runs(self, run_ids: Iterable[str], *, experiment_ids: list[str] | None = None) -> list[RunSnapshot]:
+    def get_runs(
+        self, run_ids: Iterable[str], *, experiment_ids: list[str] | None = None
+    ) -> list[RunSnapshot]:
         """Fetch runs in batches with an `attributes.run_id IN (...)` filter (one request per 100 runs)."""
         wanted = sorted({rid for rid in run_ids if rid and _RUN_ID.match(rid)})
         if not wanted:

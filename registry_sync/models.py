@@ -66,7 +66,9 @@ class ModelVersion(models.Model):
     version = models.PositiveIntegerField()
     source = models.TextField(blank=True, default="")
     mlflow_run_id = models.CharField(max_length=64, blank=True, default="")
-    run = models.ForeignKey(Run, on_delete=models.PROTECT, null=True, blank=True, related_name="model_versions")
+    run = models.ForeignKey(
+        Run, on_delete=models.PROTECT, null=True, blank=True, related_name="model_versions"
+    )
     mlflow_status = models.CharField(max_length=32, blank=True, default="")
     status_message = models.TextField(blank=True, default="")
     description = models.TextField(blank=True, default="")

@@ -1,0 +1,17 @@
+"""Test settings: the real PostgreSQL and Redis of the machine, eager Celery, fast password hashing."""
+
+import os
+
+os.environ.setdefault(
+    "DATABASE_URL", os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+)
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+
+from config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+MLFLOW_WEBHOOK_SECRET = "test-webhook-secret"  # noqa: S105 (tests only)
+MLFLOW_WEBHOOK_PREVIOUS_SECRET = ""
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

@@ -1,0 +1,127 @@
+"""Governance reads: the model inventory mirrored from MLflow and the state of the sync passes.
+
+Every list selector returns a queryset whose cost in queries does not depend on the number of rows.
+"""
+
+from __future__ import annotations
+
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
+
+from registry_sync.models import (
+    ModelAlias,
+    ModelVersion,
+    RegisteredModel,
+    SyncRun,
+    SyncStatus,
+)
+
+
+def tag_filter_parse(value: str) -> tuple[str, str]:
+    """Split a `key=value` tag filter; raises ValueError when there is no `=` or no key."""
+    key, sep, tag_value = value.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ValueError("Use the form key=value, e.g. team=credit-risk.")
+    return key, tag_value.strip()
+
+
+def _aliases_prefetch() -> Prefetch:
+    return Prefetch(
+        "aliases",
+        queryset=ModelAlias.objects.select_related("model_version").order_by("alias"),
+    )
+
+
+def registered_model_list(
+    *,
+    search: str = "",
+    tag: tuple[str, str] | None = None,
+    alias: str = "",
+    state: str = "",
+) -> QuerySet[RegisteredModel]:
+    """Models with `version_count`, `latest_version` and prefetched `aliases` (with their versions)."""
+    versions = ModelVersion.objects.filter(registered_model=OuterRef("pk")).order_by()
+    qs = RegisteredModel.objects.annotate(
+        version_count=Coalesce(
+            Subquery(
+                versions.values("registered_model").annotate(n=Count("pk")).values("n"),
+                output_field=IntegerField(),
+            ),
+            Value(0),
+        ),
+        latest_version=Subquery(versions.order_by("-version").values("version")[:1]),
+    ).prefetch_related(_aliases_prefetch())
+
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(description__icontains=search))
+    if tag is not None:
+        key, tag_value = tag
+        # KeyTextTransform works on SQLite and PostgreSQL alike, unlike `tags__contains`.
+        qs = qs.alias(tag_filter_value=KeyTextTransform(key, "tags")).filter(tag_filter_value=tag_value)
+    if alias:
+        qs = qs.filter(aliases__alias=alias)
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("name")
+
+
+def registered_model_alias_names() -> list[str]:
+    """Distinct alias names in use, for the alias filter."""
+    return list(ModelAlias.objects.order_by("alias").values_list("alias", flat=True).distinct())
+
+
+def _versions_with_run() -> QuerySet[ModelVersion]:
+    return (
+        ModelVersion.objects.select_related("run")
+        .prefetch_related(Prefetch("aliases", queryset=ModelAlias.objects.order_by("alias")))
+        .order_by("-version")
+    )
+
+
+def registered_model_detail(*, name: str) -> RegisteredModel:
+    """One model with its aliases and every version (newest first) with its run and aliases prefetched.
+
+    Raises RegisteredModel.DoesNotExist for an unknown name.
+    """
+    return RegisteredModel.objects.prefetch_related(
+        _aliases_prefetch(), Prefetch("versions", queryset=_versions_with_run())
+    ).get(name=name)
+
+
+def model_version_detail(*, name: str, version: int) -> ModelVersion:
+    """One version of a model with its run and aliases; raises ModelVersion.DoesNotExist when unknown."""
+    return (
+        _versions_with_run()
+        .select_related("registered_model")
+        .get(registered_model__name=name, version=version)
+    )
+
+
+def sync_run_list() -> QuerySet[SyncRun]:
+    """Sync passes, newest first, each with a `duration` (None while running)."""
+    return SyncRun.objects.annotate(
+        duration=ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+    ).order_by("-started_at", "-id")
+
+
+def sync_run_latest() -> SyncRun | None:
+    """The most recent sync pass of any kind and status, for the "last synced" banner."""
+    return sync_run_list().first()
+
+
+def sync_run_last_succeeded() -> SyncRun | None:
+    return sync_run_list().filter(status=SyncStatus.SUCCEEDED).first()
