@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -19,6 +19,7 @@ class MlflowWebhookApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema_serializer(component_name="MlflowWebhookAccepted")
     class OutputSerializer(serializers.Serializer):
         delivery_id = serializers.CharField()
         event = serializers.CharField()
@@ -28,6 +29,7 @@ class MlflowWebhookApi(APIView):
 
     @extend_schema(
         operation_id="registry_webhook_mlflow",
+        tags=["registry sync"],
         summary="Receive an MLflow model-registry webhook",
         description=(
             "Verifies `X-MLflow-Signature` (`v1,` + base64 HMAC-SHA256 of `delivery_id.timestamp.raw_body`), "

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from cryptography.fernet import Fernet
 
 
 def free_port() -> int:
@@ -64,6 +65,13 @@ def start_mlflow_server(
     if mlflow_bin is None:
         raise RuntimeError("the mlflow executable is not installed in this environment")
     env = {**os.environ, **(extra_env or {})}
+    # MLflow encrypts stored webhook secrets with this key; a random per-process key would make the
+    # webhooks unreadable after a restart, so keep one beside the data.
+    key_file = workdir / "webhook-encryption.key"
+    if not key_file.exists():
+        key_file.write_bytes(Fernet.generate_key())
+        key_file.chmod(0o600)
+    env.setdefault("MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY", key_file.read_text().strip())
     log_path = workdir / "mlflow-server.log"
     command = [
         mlflow_bin,

@@ -1,0 +1,601 @@
+"""Registry sync benchmark: our full and no-change incremental sync against the MLflow reading floor.
+
+Usage (from the project root):
+
+    .venv/bin/python benchmarks/sync_bench.py [--versions 2000] [--models 20] [--database-url URL]
+
+It starts a throw-away MLflow server, fills it with N model versions (each with its own run carrying
+params, metrics and a dataset input), creates a fresh PostgreSQL database, and in the same process times:
+
+* floor: the least MLflow reading that fetches the same data (list experiments, page every version with
+  max_results=1000, fetch the distinct runs with `attributes.run_id IN (...)` batches), median of 3;
+* full sync into an empty database (once);
+* a no-change incremental sync right after it, median of 3.
+
+The ratios full_sync / floor (goal <= 2.0) and noop_incremental / full_sync (goal <= 0.05) are printed
+with the SQL queries per MLflow page, measured at N and at N/2 to show that it stays constant. See
+benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import random
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+    from registry_sync.mlflow_adapter import MlflowRegistry
+    from registry_sync.models import SyncRun
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/mlgov_bench"
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+PAGE_SIZE = 1000  # MLflow's max_results ceiling for search_model_versions; also settings.SYNC_PAGE_SIZE
+RUN_BATCH = 100  # run ids per `attributes.run_id IN (...)` request, as in the adapter
+EXPERIMENT = "mlgov-bench"
+GOAL_FULL_OVER_FLOOR = 2.0
+GOAL_NOOP_OVER_FULL = 0.05
+METRIC_NAMES = ("accuracy", "f1", "precision", "recall", "roc_auc", "log_loss")
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+# ------------------------------------------------------------------------------------------ database
+
+
+def _admin_url(url: str) -> tuple[str, str]:
+    """The maintenance-database URL of the same server, and the benchmark database name."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name:
+        raise SystemExit(f"--database-url needs a database name: {url}")
+    return urlunsplit(parts._replace(scheme="postgresql", path="/postgres")), name
+
+
+def recreate_database(url: str) -> None:
+    if url.startswith("sqlite"):
+        path = Path(urlsplit(url).path)
+        if path.name and path.exists():
+            path.unlink()
+        return
+    import psycopg
+    from psycopg import sql
+
+    admin, name = _admin_url(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_database(url: str) -> None:
+    if url.startswith("sqlite"):
+        recreate_database(url)
+        return
+    import psycopg
+    from psycopg import sql
+
+    admin, name = _admin_url(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ.setdefault("DEBUG", "0")  # production-like: no query log unless we capture on purpose
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def empty_mirror() -> None:
+    """Empty the registry mirror and the audit trail (TRUNCATE on PostgreSQL: the audit trigger rejects
+    DELETE) so the next full sync starts from an empty database."""
+    from django.apps import apps
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    tables = [m._meta.db_table for m in apps.get_app_config("registry_sync").get_models()]
+    tables += [m._meta.db_table for m in apps.get_app_config("governance").get_models()]
+    statements = connection.ops.sql_flush(no_style(), tables, reset_sequences=True, allow_cascade=True)
+    connection.ops.execute_sql_flush(statements)
+
+
+# ------------------------------------------------------------------------------------------ populate
+
+
+@dataclass
+class Populator:
+    """Adds versions to a local MLflow concurrently: one MlflowClient per thread, a lock per model so
+    version numbers are assigned one at a time per model."""
+
+    url: str
+    models: list[str]
+    threads: int
+    experiment: str = ""
+    created: int = 0
+    _local: threading.local = field(default_factory=threading.local)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self) -> MlflowClient:
+        from mlflow import MlflowClient
+
+        client: MlflowClient | None = getattr(self._local, "client", None)
+        if client is None:
+            client = MlflowClient(tracking_uri=self.url, registry_uri=self.url)
+            self._local.client = client
+        return client
+
+    def prepare(self) -> None:
+        from tests.mlflow_factory import experiment_id
+
+        client = self.client()
+        self.experiment = experiment_id(client, EXPERIMENT)
+        for name in self.models:
+            client.create_registered_model(name, description=f"benchmark model {name}")
+            self._locks[name] = threading.Lock()
+
+    def _one(self, index: int) -> None:
+        from tests.mlflow_factory import make_run
+
+        rng = random.Random(index)
+        client = self.client()
+        model = self.models[index % len(self.models)]
+        run_id = make_run(
+            client,
+            experiment=self.experiment,
+            metrics={name: rng.random() for name in METRIC_NAMES},
+            params={"learning_rate": f"{rng.choice([0.01, 0.05, 0.1])}", "max_depth": str(rng.randint(3, 12))},
+            dataset_name=f"training-{index % 50}",
+            dataset_rows=1000 + index,
+        )
+        with self._locks[model]:
+            client.create_model_version(
+                model, f"runs:/{run_id}/model", run_id=run_id, tags={"bench.index": str(index)}
+            )
+        with self._lock:
+            self.created += 1
+
+    def add(self, count: int) -> float:
+        start, target = self.created, self.created + count
+        began = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=self.threads) as pool:
+            for future in [pool.submit(self._one, i) for i in range(start, target)]:
+                future.result()
+        # One alias per model, on its newest version: the full sync reconciles aliases too.
+        client = self.client()
+        for name in self.models:
+            latest = max(int(mv.version) for mv in client.search_model_versions(f"name='{name}'"))
+            client.set_registered_model_alias(name, "champion", str(latest))
+        return time.perf_counter() - began
+
+
+# ------------------------------------------------------------------------------------------ measuring
+
+
+@dataclass
+class FloorResult:
+    seconds: float
+    requests: int
+    versions: int
+    runs: int
+
+
+def floor_read(url: str, *, page_size: int, run_batch: int) -> FloorResult:
+    """The least MLflow reading that yields what a full sync needs: every version, and its run."""
+    from mlflow import MlflowClient
+    from mlflow.entities import ViewType
+
+    began = time.perf_counter()
+    client = MlflowClient(tracking_uri=url, registry_uri=url)
+    requests = 0
+    experiments: list[str] = []
+    token: str | None = None
+    while True:
+        page = client.search_experiments(max_results=1000, page_token=token)
+        requests += 1
+        experiments.extend(e.experiment_id for e in page)
+        token = page.token
+        if not token:
+            break
+    run_ids: set[str] = set()
+    versions = 0
+    token = None
+    while True:
+        mvs = client.search_model_versions(max_results=page_size, page_token=token)
+        requests += 1
+        versions += len(mvs)
+        run_ids.update(mv.run_id for mv in mvs if mv.run_id)
+        token = mvs.token
+        if not token:
+            break
+    wanted = sorted(run_ids)
+    runs = 0
+    for start in range(0, len(wanted), run_batch):
+        batch = wanted[start : start + run_batch]
+        quoted = ",".join(f"'{rid}'" for rid in batch)
+        found = client.search_runs(
+            experiment_ids=experiments,
+            filter_string=f"attributes.run_id IN ({quoted})",
+            max_results=len(batch),
+            run_view_type=ViewType.ALL,
+        )
+        requests += 1
+        runs += len(found)
+    return FloorResult(time.perf_counter() - began, requests, versions, runs)
+
+
+class QueryCounter:
+    """CaptureQueriesContext (for the statement breakdown) plus an execute wrapper (an exact count even
+    past Django's 9,000-entry query log)."""
+
+    def __init__(self) -> None:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        self.connection = connection
+        self.capture = CaptureQueriesContext(connection)
+        self.count = 0
+        self._stack = contextlib.ExitStack()
+
+    def _wrapper(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+    def __enter__(self) -> QueryCounter:
+        self._stack.enter_context(self.capture)
+        self._stack.enter_context(self.connection.execute_wrapper(self._wrapper))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def kinds(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for query in self.capture.captured_queries:
+            words = query["sql"].lstrip().split(None, 1)
+            counts[words[0].upper() if words else "?"] += 1
+        return dict(counts.most_common())
+
+
+@dataclass
+class SyncMeasure:
+    kind: str
+    seconds: float
+    queries: int
+    pages: int
+    versions_seen: int
+    changes: int
+    mlflow_seconds: float
+    mlflow_requests: int
+    query_kinds: dict[str, int]
+
+    @property
+    def queries_per_page(self) -> float:
+        return self.queries / self.pages if self.pages else float("nan")
+
+
+def timed_registry(url: str) -> tuple[MlflowRegistry, dict[str, float]]:
+    """Our adapter, with the wall time of its MLflow calls (requests + response parsing) accumulated."""
+    from registry_sync.mlflow_adapter import MlflowRegistry
+
+    stats = {"seconds": 0.0, "requests": 0.0}
+
+    class TimedRegistry(MlflowRegistry):
+        def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return super()._call(fn, *args, **kwargs)
+            finally:
+                stats["seconds"] += time.perf_counter() - began
+                stats["requests"] += 1
+
+    return TimedRegistry(url), stats
+
+
+def measure_sync(kind: str, url: str, *, profile: cProfile.Profile | None = None) -> SyncMeasure:
+    from registry_sync.services.sync import sync_full, sync_incremental
+
+    registry, stats = timed_registry(url)
+    run_pass: Callable[..., SyncRun] = sync_full if kind == "full" else sync_incremental
+    with QueryCounter() as counter:
+        began = time.perf_counter()
+        if profile is not None:
+            profile.enable()
+        sync_run = run_pass(registry=registry, page_size=PAGE_SIZE)
+        if profile is not None:
+            profile.disable()
+        seconds = time.perf_counter() - began
+    return SyncMeasure(
+        kind=kind,
+        seconds=seconds,
+        queries=counter.count,
+        pages=sync_run.pages,
+        versions_seen=sync_run.versions_seen,
+        changes=sync_run.changes,
+        mlflow_seconds=stats["seconds"],
+        mlflow_requests=int(stats["requests"]),
+        query_kinds=counter.kinds(),
+    )
+
+
+def median_by_seconds(items: list[Any]) -> Any:
+    return sorted(items, key=lambda item: item.seconds)[len(items) // 2]
+
+
+@dataclass
+class SizeResult:
+    versions: int
+    full: SyncMeasure
+    noop: SyncMeasure
+    floor: FloorResult | None = None
+    floor_runs: list[float] = field(default_factory=list)
+    noop_runs: list[float] = field(default_factory=list)
+
+
+def measure_size(url: str, versions: int, *, repeat: int, with_floor: bool) -> SizeResult:
+    floors: list[FloorResult] = []
+    if with_floor:
+        for i in range(repeat):
+            floors.append(floor_read(url, page_size=PAGE_SIZE, run_batch=RUN_BATCH))
+            log(f"  floor #{i + 1}: {floors[-1].seconds:.3f}s ({floors[-1].requests} requests)")
+    empty_mirror()
+    full = measure_sync("full", url)
+    log(f"  full sync: {full.seconds:.3f}s, {full.queries} queries, {full.pages} pages")
+    if full.versions_seen != versions:
+        raise SystemExit(f"full sync saw {full.versions_seen} versions, expected {versions}")
+    noops = []
+    for i in range(repeat):
+        noops.append(measure_sync("incremental", url))
+        log(f"  noop incremental #{i + 1}: {noops[-1].seconds:.4f}s, {noops[-1].queries} queries")
+    if any(n.changes for n in noops):
+        raise SystemExit("the no-change incremental sync reported changes")
+    floor = median_by_seconds(floors) if floors else None
+    if floor is not None and floor.versions != versions:
+        raise SystemExit(f"floor read {floor.versions} versions, expected {versions}")
+    return SizeResult(
+        versions=versions,
+        full=full,
+        noop=median_by_seconds(noops),
+        floor=floor,
+        floor_runs=[f.seconds for f in floors],
+        noop_runs=[n.seconds for n in noops],
+    )
+
+
+def profile_full(url: str, top: int, out: Path) -> str:
+    """Re-run the full sync into an emptied mirror under cProfile; returns the top of the report."""
+    empty_mirror()
+    profile = cProfile.Profile()
+    measure = measure_sync("full", url, profile=profile)
+    profile.dump_stats(out)
+    buffer = io.StringIO()
+    stats = pstats.Stats(profile, stream=buffer).strip_dirs()
+    buffer.write(f"full sync under cProfile: {measure.seconds:.3f}s (profiler overhead included)\n")
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------------------------ report
+
+
+def fmt_ratio(value: float, goal: float) -> str:
+    return f"{value:.3f}  (goal <= {goal}: {'PASS' if value <= goal else 'FAIL'})"
+
+
+def report(large: SizeResult, small: SizeResult | None, populate: dict[str, float]) -> dict[str, Any]:
+    assert large.floor is not None
+    full_over_floor = large.full.seconds / large.floor.seconds
+    noop_over_full = large.noop.seconds / large.full.seconds
+    rows: list[tuple[str, str]] = [
+        ("populate MLflow (not in any ratio)", f"{sum(populate.values()):.1f}s"),
+        (
+            f"floor, median of {len(large.floor_runs)}",
+            f"{large.floor.seconds:.3f}s  ({large.floor.requests} MLflow requests, "
+            f"{large.floor.runs} runs)",
+        ),
+        (
+            "full sync into an empty DB",
+            f"{large.full.seconds:.3f}s  ({large.full.mlflow_requests} MLflow requests taking "
+            f"{large.full.mlflow_seconds:.3f}s, rest {large.full.seconds - large.full.mlflow_seconds:.3f}s)",
+        ),
+        (
+            f"no-change incremental, median of {len(large.noop_runs)}",
+            f"{large.noop.seconds:.4f}s  ({large.noop.mlflow_requests} MLflow requests)",
+        ),
+        ("full_sync / floor", fmt_ratio(full_over_floor, GOAL_FULL_OVER_FLOOR)),
+        ("noop_incremental / full_sync", fmt_ratio(noop_over_full, GOAL_NOOP_OVER_FULL)),
+    ]
+    sizes = [s for s in (small, large) if s is not None]
+    for size in sizes:
+        for m in (size.full, size.noop):
+            rows.append(
+                (
+                    f"SQL, {m.kind} sync, N={size.versions}",
+                    f"{m.queries} queries / {m.pages} pages = {m.queries_per_page:.1f} per page  "
+                    f"{m.query_kinds}",
+                )
+            )
+    marginal = None
+    if small is not None and large.full.pages != small.full.pages:
+        marginal = (large.full.queries - small.full.queries) / (large.full.pages - small.full.pages)
+        rows.append(("SQL per extra page (full, N vs N/2)", f"{marginal:.1f}"))
+    width = max(len(label) for label, _ in rows)
+    print()
+    print(f"Registry sync benchmark: N={large.versions} versions, page size {PAGE_SIZE}")
+    print("-" * (width + 60))
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    print("-" * (width + 60))
+    return {
+        "full_over_floor": full_over_floor,
+        "noop_over_full": noop_over_full,
+        "full_over_floor_pass": full_over_floor <= GOAL_FULL_OVER_FLOOR,
+        "noop_over_full_pass": noop_over_full <= GOAL_NOOP_OVER_FULL,
+        "full_queries_per_extra_page": marginal,
+    }
+
+
+def size_json(size: SizeResult) -> dict[str, Any]:
+    data = asdict(size)
+    for key in ("full", "noop"):
+        data[key]["queries_per_page"] = getattr(size, key).queries_per_page
+    return data
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--versions", type=int, default=2000, help="model versions to create (default 2000)")
+    parser.add_argument("--models", type=int, default=20, help="registered models to spread them over")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        help="database to (re)create and drop; its contents are destroyed",
+    )
+    parser.add_argument("--threads", type=int, default=8, help="populate concurrency (default 8)")
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions of the cheap phases (median)")
+    parser.add_argument("--no-half", action="store_true", help="skip the N/2 query-count pass")
+    parser.add_argument("--profile", action="store_true", help="also profile a full sync with cProfile")
+    parser.add_argument("--profile-top", type=int, default=35, help="rows of the cProfile report")
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
+    args = parser.parse_args(argv)
+    if args.versions < 2 or args.models < 1 or args.threads < 1 or args.repeat < 1:
+        parser.error("--versions >= 2, --models >= 1, --threads >= 1, --repeat >= 1")
+    return args
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # run the finally blocks: stop the MLflow server, drop the database
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    recreate_database(args.database_url)
+    try:
+        setup_django(args.database_url)
+        with tempfile.TemporaryDirectory(prefix="mlgov-bench-") as tmp:
+            return run(args, Path(tmp), stamp)
+    finally:
+        if not args.keep_db:
+            with contextlib.suppress(Exception):
+                from django.db import connections
+
+                connections.close_all()
+            drop_database(args.database_url)
+
+
+def run(args: argparse.Namespace, workdir: Path, stamp: str) -> int:
+    import django
+    import mlflow
+    from django.db import connection
+
+    from registry_sync.mlflow_server import start_mlflow_server
+
+    log(f"starting MLflow {mlflow.__version__} in {workdir}")
+    server = start_mlflow_server(workdir=workdir / "mlflow")
+    try:
+        populator = Populator(server.url, [f"bench-model-{i:03d}" for i in range(args.models)], args.threads)
+        populator.prepare()
+        populate: dict[str, float] = {}
+        small: SizeResult | None = None
+        half = args.versions // 2
+        if not args.no_half:
+            log(f"populating {half} versions over {args.models} models ({args.threads} threads)")
+            populate["first_half"] = populator.add(half)
+            log(f"  populated in {populate['first_half']:.1f}s; measuring SQL at N/2={half}")
+            small = measure_size(server.url, half, repeat=1, with_floor=False)
+        rest = args.versions - populator.created
+        log(f"populating {rest} versions")
+        populate["rest"] = populator.add(rest)
+        log(f"  populated in {populate['rest']:.1f}s; measuring at N={args.versions}")
+        large = measure_size(server.url, args.versions, repeat=args.repeat, with_floor=True)
+        ratios = report(large, small, populate)
+        profile_text = ""
+        if args.profile:
+            prof_path = RESULTS_DIR / f"sync_bench-{stamp}-full.prof"
+            profile_text = profile_full(server.url, args.profile_top, prof_path)
+            print(profile_text)
+            log(f"cProfile data: {prof_path}")
+        result = {
+            "benchmark": "sync_bench",
+            "timestamp": stamp,
+            "config": {
+                "versions": args.versions,
+                "models": args.models,
+                "threads": args.threads,
+                "repeat": args.repeat,
+                "page_size": PAGE_SIZE,
+                "run_batch": RUN_BATCH,
+                "database_vendor": connection.vendor,
+            },
+            "environment": {
+                "python": platform.python_version(),
+                "django": django.get_version(),
+                "mlflow": mlflow.__version__,
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+            },
+            "populate_seconds": populate,
+            "goals": {"full_over_floor": GOAL_FULL_OVER_FLOOR, "noop_over_full": GOAL_NOOP_OVER_FULL},
+            "ratios": ratios,
+            "n": size_json(large),
+            "half": size_json(small) if small is not None else None,
+            "median_seconds": {
+                "floor": statistics.median(large.floor_runs),
+                "full_sync": large.full.seconds,
+                "noop_incremental": statistics.median(large.noop_runs),
+            },
+        }
+        out = RESULTS_DIR / f"sync_bench-{stamp}.json"
+        out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        log(f"results: {out}")
+        return 0 if ratios["full_over_floor_pass"] and ratios["noop_over_full_pass"] else 1
+    finally:
+        server.stop()
+
+
+def _iter_none() -> Iterator[None]:  # pragma: no cover - keeps Iterator import honest for type checkers
+    yield None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
