@@ -76,7 +76,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "governance",
@@ -207,6 +206,16 @@ if POLICY_ENGINE not in {"embedded", "opa"}:
 OPA_URL = env_str("OPA_URL", "http://127.0.0.1:8181")
 POLICY_TIMEOUT_SECONDS = env_float("POLICY_TIMEOUT_SECONDS", 2.0)
 
+# Approval gate.
+GATE_SIGNING_KEY = env_str("GATE_SIGNING_KEY", "")  # PEM of an Ed25519 private key; required in production
+GATE_SIGNING_KEY_FILE = Path(env_str("GATE_SIGNING_KEY_FILE", str(DATA_DIR / "gate-signing-key.pem")))
+GATE_MIRROR_MAX_AGE_SECONDS = env_int("GATE_MIRROR_MAX_AGE_SECONDS", 60)
+GATE_DECISION_TTL_SECONDS = env_int("GATE_DECISION_TTL_SECONDS", 3600)
+PROMOTION_ALIASES = {
+    "production": env_str("GATE_PRODUCTION_ALIAS", "champion"),
+    "staging": env_str("GATE_STAGING_ALIAS", "challenger"),
+}
+
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
@@ -219,14 +228,18 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "mlgov@localhost")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "governance.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "gate": env_str("GATE_RATE_LIMIT", "1200/min"),
+        "login": env_str("LOGIN_RATE_LIMIT", "20/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "mlgov API",

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from governance import api
+from governance import api, api_gate
 
 app_name = "api"
 urlpatterns = [
@@ -15,4 +15,10 @@ urlpatterns = [
     ),
     path("models/<path:name>/", api.ModelDetailApi.as_view(), name="model-detail"),
     path("sync-runs/", api.SyncRunListApi.as_view(), name="sync-run-list"),
+    path("gates/evaluate", api_gate.GateEvaluateApi.as_view(), name="gate-evaluate"),
+    path("gates/promote", api_gate.GatePromoteApi.as_view(), name="gate-promote"),
+    path(
+        "gates/decisions/<uuid:decision_id>", api_gate.GateDecisionDetailApi.as_view(), name="gate-decision"
+    ),
+    path("gates/public-key", api_gate.GatePublicKeyApi.as_view(), name="gate-public-key"),
 ]

@@ -42,3 +42,188 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} {self.object_repr}"
+
+
+class RiskTier(models.TextChoices):
+    MINIMAL = "minimal", "Minimal"
+    LIMITED = "limited", "Limited"
+    HIGH = "high", "High"
+    UNACCEPTABLE = "unacceptable", "Unacceptable"
+    UNASSESSED = "unassessed", "Unassessed"
+
+
+class TargetStage(models.TextChoices):
+    STAGING = "staging", "Staging"
+    PRODUCTION = "production", "Production"
+
+
+class ModelGovernance(models.Model):
+    """Governance record of one registered model: intended use, risk tier and committee settings."""
+
+    registered_model = models.OneToOneField(
+        "registry_sync.RegisteredModel", on_delete=models.PROTECT, related_name="governance"
+    )
+    team = models.CharField(max_length=128, blank=True, default="")
+    intended_use = models.JSONField(
+        default=dict, blank=True, help_text="Intended-use profile (risk policy input)."
+    )
+    risk_tier = models.CharField(max_length=16, choices=RiskTier.choices, default=RiskTier.UNASSESSED)
+    risk_reasons = models.JSONField(default=list, blank=True)
+    risk_assessed_at = models.DateTimeField(null=True, blank=True)
+    risk_bundle_digest = models.CharField(max_length=64, blank=True, default="")
+    committee_quorum = models.PositiveSmallIntegerField(default=2)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"governance of {self.registered_model_id}"
+
+
+class RaciRole(models.TextChoices):
+    RESPONSIBLE = "responsible", "Responsible"
+    ACCOUNTABLE = "accountable", "Accountable"
+    CONSULTED = "consulted", "Consulted"
+    INFORMED = "informed", "Informed"
+
+
+class RaciAssignment(models.Model):
+    registered_model = models.ForeignKey(
+        "registry_sync.RegisteredModel", on_delete=models.CASCADE, related_name="raci"
+    )
+    role = models.CharField(max_length=16, choices=RaciRole.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="raci_assignments"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["registered_model", "role", "user"], name="uniq_raci_assignment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.user_id}"
+
+
+class SignOffRole(models.TextChoices):
+    OWNER = "owner", "Model owner"
+    VALIDATOR = "validator", "Validator"
+    COMPLIANCE = "compliance", "Compliance"
+    COMMITTEE = "committee", "Committee member"
+
+
+class SignOff(models.Model):
+    """A sign-off on one model version for one target; only valid ones reach the policy."""
+
+    model_version = models.ForeignKey(
+        "registry_sync.ModelVersion", on_delete=models.PROTECT, related_name="signoffs"
+    )
+    target_stage = models.CharField(max_length=16, choices=TargetStage.choices)
+    role = models.CharField(max_length=16, choices=SignOffRole.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signoffs")
+    comment = models.TextField(blank=True, default="")
+    evidence = models.JSONField(
+        default=list, blank=True, help_text="Digests of the evidence that was reviewed."
+    )
+    valid = models.BooleanField(default=True)
+    invalidated_reason = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "target_stage", "role", "user"],
+                condition=models.Q(valid=True),
+                name="uniq_valid_signoff",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} sign-off by {self.user_id} on {self.model_version_id}"
+
+
+class ApiKey(models.Model):
+    """A CI credential: stored as a SHA-256 of a high-entropy secret, scoped and revocable."""
+
+    class Scope(models.TextChoices):
+        EVALUATE = "evaluate", "Evaluate gates"
+        PROMOTE = "promote", "Promote (set MLflow aliases)"
+
+    name = models.CharField(max_length=128)
+    project = models.CharField(max_length=128, blank=True, default="")
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="api_keys",
+        help_text="Acts as this user.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class GateDecision(models.Model):
+    """One evaluation of the deployment gate, with everything needed to re-check it later."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    model_version = models.ForeignKey(
+        "registry_sync.ModelVersion", on_delete=models.PROTECT, related_name="gate_decisions"
+    )
+    target_stage = models.CharField(max_length=16, choices=TargetStage.choices)
+    allow = models.BooleanField()
+    risk_tier = models.CharField(max_length=16)
+    reasons = models.JSONField(default=list)
+    required_signoffs = models.JSONField(default=list)
+    auto_deploy = models.BooleanField(default=False)
+    input_document = models.JSONField()
+    input_digest = models.CharField(max_length=64)
+    bundle_digest = models.CharField(max_length=64, blank=True, default="")
+    engine = models.CharField(max_length=16)
+    engine_error = models.CharField(max_length=300, blank=True, default="")
+    latency_ms = models.FloatField()
+    caller = models.CharField(max_length=256)
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    evaluated_at = models.DateTimeField()
+    signed_document = models.JSONField(help_text="The exact document the signature covers.")
+    signature = models.CharField(max_length=128)
+    key_id = models.CharField(max_length=32)
+
+    class Meta:
+        ordering = ["-evaluated_at"]
+        indexes = [
+            models.Index(fields=["model_version", "-evaluated_at"]),
+            models.Index(fields=["evaluated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'allow' if self.allow else 'deny'} {self.model_version_id} → {self.target_stage}"
+
+
+class Deployment(models.Model):
+    """A promotion the platform performed: it set the target's alias in MLflow after an allowing decision."""
+
+    gate_decision = models.OneToOneField(GateDecision, on_delete=models.PROTECT, related_name="deployment")
+    model_version = models.ForeignKey(
+        "registry_sync.ModelVersion", on_delete=models.PROTECT, related_name="deployments"
+    )
+    target_stage = models.CharField(max_length=16, choices=TargetStage.choices)
+    alias = models.CharField(max_length=256)
+    previous_version = models.PositiveIntegerField(null=True, blank=True)
+    deployed_by = models.CharField(max_length=256)
+    deployed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-deployed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.model_version_id} @{self.alias}"

@@ -5,6 +5,7 @@ Every list selector returns a queryset whose cost in queries does not depend on 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import (
     Count,
     DurationField,
@@ -21,6 +22,7 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
+from governance.models import Deployment
 from registry_sync.models import (
     ModelAlias,
     ModelVersion,
@@ -125,3 +127,19 @@ def sync_run_latest() -> SyncRun | None:
 
 def sync_run_last_succeeded() -> SyncRun | None:
     return sync_run_list().filter(status=SyncStatus.SUCCEEDED).first()
+
+
+def protected_aliases() -> set[str]:
+    """Aliases only the platform may move (one per promotion target)."""
+    return set(settings.PROMOTION_ALIASES.values())
+
+
+def alias_explained_by_deployment(*, registered_model_id: int, alias: str, version: int) -> bool:
+    """Whether the platform's latest promotion to this alias put it on this version."""
+    latest = (
+        Deployment.objects.filter(model_version__registered_model_id=registered_model_id, alias=alias)
+        .order_by("-deployed_at", "-pk")
+        .values_list("model_version__version", flat=True)
+        .first()
+    )
+    return latest == version

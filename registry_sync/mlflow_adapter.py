@@ -205,10 +205,9 @@ class MlflowRegistry:
     def get_version(self, name: str, version: int) -> VersionSnapshot:
         return self._version(self._call(self.client.get_model_version, name, str(version)))
 
-    def versions_of(self, name: str) -> list[VersionSnapshot]:
-        escaped = name.replace("'", "\\'")
-        versions = self._call(self.client.search_model_versions, filter_string=f"name='{escaped}'")
-        return [self._version(mv) for mv in versions]
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        """The one write the platform makes to MLflow: moving an alias on promotion."""
+        self._call(self.client.set_registered_model_alias, name, alias, str(version))
 
     def experiment_ids(self) -> list[str]:
         ids: list[str] = []

@@ -100,6 +100,9 @@ class ModelAlias(models.Model):
     alias = models.CharField(max_length=256)
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="aliases")
     updated_at = models.DateTimeField(auto_now=True)
+    outside_platform = models.BooleanField(
+        default=False, help_text="A protected alias that was moved in MLflow without a platform promotion."
+    )
 
     class Meta:
         ordering = ["alias"]

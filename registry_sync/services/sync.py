@@ -17,7 +17,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from governance.services import SYSTEM_SYNC_ACTOR, audit_event_record
+from governance.selectors import alias_explained_by_deployment, protected_aliases
+from governance.services.audit import SYSTEM_SYNC_ACTOR, audit_event_record
 from registry_sync.mlflow_adapter import (
     MlflowRegistry,
     ModelSnapshot,
@@ -378,24 +379,47 @@ class RegistrySync:
             a.alias: a
             for a in ModelAlias.objects.filter(registered_model=model).select_related("model_version")
         }
+        protected = protected_aliases()
         for alias, number in sorted(aliases.items()):
             target = versions[number]
             existing = current.pop(alias, None)
             if existing is not None and existing.model_version_id == target.pk:
                 continue
             previous = existing.model_version.version if existing is not None else None
+            # Alias guard: a protected alias must be where the platform's last promotion put it.
+            outside = alias in protected and not alias_explained_by_deployment(
+                registered_model_id=model.pk, alias=alias, version=number
+            )
             if existing is None:
-                ModelAlias.objects.create(registered_model=model, alias=alias, model_version=target)
+                ModelAlias.objects.create(
+                    registered_model=model, alias=alias, model_version=target, outside_platform=outside
+                )
             else:
                 existing.model_version = target
-                existing.save(update_fields=["model_version", "updated_at"])
+                existing.outside_platform = outside
+                existing.save(update_fields=["model_version", "outside_platform", "updated_at"])
             self.sync_run.aliases_changed += 1
             audit_event_record(
                 action="registry.alias_set",
                 actor=SYSTEM_SYNC_ACTOR,
                 target=model,
-                data={"alias": alias, "version": number, "previous_version": previous},
+                data={
+                    "alias": alias,
+                    "version": number,
+                    "previous_version": previous,
+                    "outside_platform": outside,
+                },
             )
+            if outside:
+                audit_event_record(
+                    action="registry.protected_alias_moved_outside_platform",
+                    actor=SYSTEM_SYNC_ACTOR,
+                    target=model,
+                    data={"alias": alias, "version": number, "previous_version": previous},
+                )
+                logger.warning(
+                    "protected alias %s@%s moved to v%s outside the platform", model.name, alias, number
+                )
         for alias, stale in current.items():
             stale.delete()
             self.sync_run.aliases_changed += 1

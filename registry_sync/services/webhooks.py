@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from governance.services import audit_event_record
+from governance.services.audit import audit_event_record
 from registry_sync.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)

@@ -249,16 +249,20 @@ def test_api_requires_authentication(url: str) -> None:
     assert response.json()["error"]["code"] == "NOT_AUTHENTICATED"
 
 
-def test_api_accepts_token_authentication() -> None:
-    from rest_framework.authtoken.models import Token
-
+def test_api_accepts_api_key_authentication() -> None:
+    from governance.services.apikeys import api_key_create, api_key_revoke
     from tests.factories import UserFactory
 
-    token = Token.objects.create(user=UserFactory.create())
+    user = UserFactory.create()
+    issued = api_key_create(name="ci", scopes=["evaluate"], user=user, actor="test")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
     assert client.get(MODEL_LIST).status_code == 200
+
+    api_key_revoke(api_key=issued.api_key, actor="test")
+    refused = client.get(MODEL_LIST)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "AUTHENTICATION_FAILED"
 
 
 def test_sync_runs_list(api_client: APIClient) -> None:

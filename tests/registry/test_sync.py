@@ -7,7 +7,7 @@ from django.core.management import call_command
 from mlflow import MlflowClient
 
 from governance.models import AuditEvent
-from governance.services import audit_chain_verify
+from governance.services.audit import audit_chain_verify
 from registry_sync import services
 from registry_sync.models import (
     MirrorState,
@@ -114,7 +114,12 @@ def test_incremental_then_full_sync_mirror_mlflow_exactly(mlflow: MlflowClient) 
     assert churn.versions.get().state == MirrorState.ARCHIVED  # kept, never deleted
     assert AuditEvent.objects.filter(action="registry.model_archived", object_id=str(churn.pk)).exists()
     moved = AuditEvent.objects.filter(action="registry.alias_set", data__alias="champion").latest("sequence")
-    assert moved.data == {"alias": "champion", "version": v2, "previous_version": v1}
+    assert moved.data == {
+        "alias": "champion",
+        "version": v2,
+        "previous_version": v1,
+        "outside_platform": True,
+    }
 
     # Deleting one version is detected by the next reconciliation as well.
     mlflow.delete_model_version("credit-scorer", str(v1))

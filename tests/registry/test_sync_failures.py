@@ -12,7 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from mlflow import MlflowClient
 
-from governance.services import audit_chain_verify
+from governance.services.audit import audit_chain_verify
 from registry_sync import services
 from registry_sync.mlflow_adapter import MlflowRegistry, RegistryUnavailable
 from registry_sync.mlflow_server import MlflowServer, free_port

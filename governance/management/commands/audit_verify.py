@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from governance.services import audit_chain_verify
+from governance.services.audit import audit_chain_verify
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from mlflow import MlflowClient
 
 from governance import roles
-from governance.services import user_with_roles_ensure
+from governance.services.users import user_with_roles_ensure
 from registry_sync import services as sync_services
 from registry_sync.demo_seed import seed_registry
 from registry_sync.mlflow_server import MlflowServer, mlflow_is_healthy, start_mlflow_server

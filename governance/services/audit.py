@@ -1,4 +1,4 @@
-"""Governance writes. Every state change in the platform records its AuditEvent through audit_event_record."""
+"""The append-only, hash-chained audit trail: every state change records its event through audit_event_record."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -133,26 +133,3 @@ def audit_chain_verify(*, batch_size: int = 2000) -> ChainVerification:
     if head is not None and head.last_sequence != checked:
         return ChainVerification(checked, checked + 1, "events missing at the end of the chain")
     return ChainVerification(checked, None, "")
-
-
-@transaction.atomic
-def user_with_roles_ensure(
-    *, username: str, roles: list[str], password: str, email: str = "", superuser: bool = False
-) -> tuple[User, bool]:
-    """Create the user if missing and make sure it holds the given role groups (audited when created)."""
-    user, created = User.objects.get_or_create(username=username, defaults={"email": email})
-    if created:
-        user.set_password(password)
-        user.is_staff = user.is_superuser = superuser
-        user.save()
-    granted = sorted(set(roles) - set(user.groups.values_list("name", flat=True)))
-    if granted:
-        user.groups.add(*Group.objects.filter(name__in=granted))
-    if created or granted:
-        audit_event_record(
-            action="auth.user_roles_granted",
-            actor="system:provisioning",
-            target=user,
-            data={"created": created, "roles": granted},
-        )
-    return user, created

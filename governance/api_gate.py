@@ -1,0 +1,189 @@
+"""REST API (v1) of the approval gate, called by CI: evaluate, promote, fetch a decision, the public key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from config.errors import ApiError
+from governance import roles
+from governance.authentication import ScopedPermission
+from governance.models import ApiKey, Deployment, GateDecision, TargetStage
+from governance.services.gate import GateError, gate_evaluate, gate_promote, gate_public_key
+
+GATE_TAG = "approval gate"
+
+
+class CanEvaluate(ScopedPermission):
+    scope = ApiKey.Scope.EVALUATE
+    roles = {
+        roles.MODEL_OWNER,
+        roles.VALIDATOR,
+        roles.COMPLIANCE_OFFICER,
+        roles.COMMITTEE_MEMBER,
+        roles.ADMIN,
+    }
+
+
+class CanPromote(ScopedPermission):
+    scope = ApiKey.Scope.PROMOTE
+    roles = {roles.MODEL_OWNER, roles.ADMIN}
+
+
+def _api_error(exc: GateError) -> ApiError:
+    return ApiError(exc.message, code=exc.code, status_code=exc.status)
+
+
+def _api_key(request: Request) -> ApiKey | None:
+    return request.auth if isinstance(request.auth, ApiKey) else None
+
+
+@extend_schema_serializer(component_name="GateDecision")
+class GateDecisionOutputSerializer(serializers.Serializer):
+    decision_id = serializers.UUIDField(source="id")
+    model = serializers.CharField(source="model_version.registered_model.name")
+    version = serializers.IntegerField(source="model_version.version")
+    target = serializers.CharField(source="target_stage")
+    allow = serializers.BooleanField()
+    risk_tier = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.DictField())
+    required_signoffs = serializers.ListField(child=serializers.DictField())
+    auto_deploy = serializers.BooleanField()
+    bundle_digest = serializers.CharField()
+    input_digest = serializers.CharField()
+    engine = serializers.CharField()
+    evaluated_at = serializers.DateTimeField()
+    signed_document = serializers.DictField(
+        help_text="The exact document the signature covers (canonical JSON)."
+    )
+    signature = serializers.CharField(help_text="Base64 Ed25519 signature of the canonical signed_document.")
+    key_id = serializers.CharField()
+
+
+class GateEvaluateApi(APIView):
+    permission_classes = [CanEvaluate]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "gate"
+
+    @extend_schema_serializer(component_name="GateEvaluateRequest")
+    class InputSerializer(serializers.Serializer):
+        model = serializers.CharField(max_length=256)
+        version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+        target = serializers.ChoiceField(choices=TargetStage.choices)
+
+    @extend_schema(
+        operation_id="gate_evaluate",
+        tags=[GATE_TAG],
+        summary="May this model version go to this target?",
+        description=(
+            "Builds the policy input from the inventory (the request names the version; nothing else it sends is "
+            "used), evaluates the Rego gate fail-closed and returns the signed decision. A deny is a 200 with "
+            "`allow: false` and reasons."
+        ),
+        request=InputSerializer,
+        responses={200: GateDecisionOutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data: dict[str, Any] = serializer.validated_data
+        try:
+            decision = gate_evaluate(
+                model_name=data["model"],
+                version=data["version"],
+                target=data["target"],
+                caller=request.user,  # type: ignore[arg-type]
+                api_key=_api_key(request),
+            )
+        except GateError as exc:
+            raise _api_error(exc) from exc
+        return Response(GateDecisionOutputSerializer(decision).data)
+
+
+class GatePromoteApi(APIView):
+    permission_classes = [CanPromote]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "gate"
+
+    @extend_schema_serializer(component_name="GatePromoteRequest")
+    class InputSerializer(serializers.Serializer):
+        decision_id = serializers.UUIDField()
+
+    @extend_schema_serializer(component_name="Deployment")
+    class OutputSerializer(serializers.Serializer):
+        deployment_id = serializers.IntegerField(source="id")
+        decision_id = serializers.UUIDField(source="gate_decision_id")
+        model = serializers.CharField(source="model_version.registered_model.name")
+        version = serializers.IntegerField(source="model_version.version")
+        target = serializers.CharField(source="target_stage")
+        alias = serializers.CharField()
+        previous_version = serializers.IntegerField(allow_null=True)
+        deployed_by = serializers.CharField()
+        deployed_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="gate_promote",
+        tags=[GATE_TAG],
+        summary="Promote: the platform sets the target's MLflow alias for an allowing decision",
+        description="409 when the decision denied, expired or was already promoted; nothing changes then.",
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            deployment: Deployment = gate_promote(
+                decision_id=serializer.validated_data["decision_id"],
+                caller=request.user,  # type: ignore[arg-type]
+                api_key=_api_key(request),
+            )
+        except GateError as exc:
+            raise _api_error(exc) from exc
+        return Response(self.OutputSerializer(deployment).data, status=status.HTTP_201_CREATED)
+
+
+class GateDecisionDetailApi(APIView):
+    @extend_schema(
+        operation_id="gate_decision_detail",
+        tags=[GATE_TAG],
+        summary="A stored gate decision with its signature",
+        parameters=[OpenApiParameter("decision_id", str, OpenApiParameter.PATH)],
+        responses={200: GateDecisionOutputSerializer},
+    )
+    def get(self, request: Request, decision_id: str) -> Response:
+        decision = (
+            GateDecision.objects.select_related("model_version__registered_model")
+            .filter(pk=decision_id)
+            .first()
+        )
+        if decision is None:
+            raise ApiError(f"No gate decision {decision_id}.", code="DECISION_NOT_FOUND", status_code=404)
+        return Response(GateDecisionOutputSerializer(decision).data)
+
+
+class GatePublicKeyApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema_serializer(component_name="GatePublicKey")
+    class OutputSerializer(serializers.Serializer):
+        algorithm = serializers.CharField()
+        key_id = serializers.CharField()
+        public_key_pem = serializers.CharField()
+
+    @extend_schema(
+        operation_id="gate_public_key",
+        tags=[GATE_TAG],
+        summary="The Ed25519 public key that verifies gate decision signatures",
+        responses={200: OutputSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer(gate_public_key()).data)

@@ -1,0 +1,351 @@
+"""The deployment gate: build the policy input from the inventory (never from the caller), evaluate it
+fail-closed, store and sign the decision; and promotion, the only path that moves protected MLflow aliases."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from governance import signing
+from governance.models import (
+    ApiKey,
+    Deployment,
+    GateDecision,
+    ModelGovernance,
+    RaciAssignment,
+    RiskTier,
+    SignOff,
+)
+from governance.services.audit import audit_event_record
+from policies.engine import POLICY_ENGINE_ERROR, gate_decision
+from registry_sync.mlflow_adapter import MlflowRegistry, RegistryNotFound, RegistryUnavailable
+from registry_sync.models import MirrorState, ModelAlias, ModelVersion
+from registry_sync.services import sync_targeted
+
+logger = logging.getLogger(__name__)
+
+MIRROR_STALE = "MIRROR_STALE"
+VERSION_ARCHIVED = "VERSION_ARCHIVED"
+
+
+class GateError(Exception):
+    """A request the gate cannot act on; carries the API status and a stable code."""
+
+    def __init__(self, code: str, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+# ------------------------------------------------------------------------------------------------ signing
+
+
+@lru_cache(maxsize=1)
+def signing_key() -> Ed25519PrivateKey:
+    """The gate's Ed25519 key: GATE_SIGNING_KEY (PEM), else the key file, created on first use in development."""
+    pem = settings.GATE_SIGNING_KEY.encode() if settings.GATE_SIGNING_KEY else None
+    path = settings.GATE_SIGNING_KEY_FILE
+    if pem is None and path.exists():
+        pem = path.read_bytes()
+    if pem is None:
+        if settings.PRODUCTION:
+            raise ImproperlyConfigured("Set GATE_SIGNING_KEY (PEM) or GATE_SIGNING_KEY_FILE in production")
+        generated = Ed25519PrivateKey.generate()
+        pem = generated.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pem)
+        path.chmod(0o600)
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ImproperlyConfigured("GATE_SIGNING_KEY is not an Ed25519 private key")
+    return key
+
+
+def gate_public_key() -> dict[str, str]:
+    public = signing_key().public_key()
+    return {
+        "algorithm": signing.ALGORITHM,
+        "key_id": signing.key_id(public),
+        "public_key_pem": signing.public_key_pem(public),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ evaluate
+
+
+def _find_version(model_name: str, version: int) -> ModelVersion | None:
+    return (
+        ModelVersion.objects.select_related("registered_model", "run")
+        .filter(registered_model__name=model_name, version=version)
+        .first()
+    )
+
+
+def _fresh_version(*, model_name: str, version: int) -> tuple[ModelVersion, bool]:
+    """The mirrored version, re-synced from MLflow unless fresh; returns (version, mirror_is_current)."""
+    current = _find_version(model_name, version)
+    max_age = timedelta(seconds=settings.GATE_MIRROR_MAX_AGE_SECONDS)
+    if current is not None and timezone.now() - current.last_synced_at <= max_age:
+        return current, True
+    try:
+        sync_targeted(model_name=model_name, version=version)
+    except RegistryUnavailable:
+        if current is None:
+            raise GateError(
+                "VERSION_NOT_FOUND",
+                f"{model_name} v{version} is not in the inventory and MLflow is unreachable to look it up.",
+                status=404,
+            ) from None
+        return current, False
+    refreshed = _find_version(model_name, version)
+    if refreshed is None:
+        raise GateError("VERSION_NOT_FOUND", f"{model_name} v{version} does not exist in MLflow.", status=404)
+    return refreshed, True
+
+
+def gate_input_build(*, model_version: ModelVersion, target: str, requested_at: str) -> dict[str, Any]:
+    """The policy input document, entirely from the inventory and governance records."""
+    model = model_version.registered_model
+    governance = ModelGovernance.objects.filter(registered_model=model).first()
+    raci: dict[str, list[str]] = {"responsible": [], "accountable": [], "consulted": [], "informed": []}
+    for role, username in RaciAssignment.objects.filter(registered_model=model).values_list(
+        "role", "user__username"
+    ):
+        raci[role].append(username)
+    run = model_version.run
+    signoffs = [
+        {"role": role, "user": username, "version": model_version.version, "valid": valid}
+        for role, username, valid in SignOff.objects.filter(
+            model_version=model_version, target_stage=target, valid=True
+        ).values_list("role", "user__username", "valid")
+    ]
+    return {
+        "request": {"target_stage": target, "requested_at": requested_at},
+        "model": {
+            "name": model.name,
+            "risk_tier": governance.risk_tier if governance else RiskTier.UNASSESSED.value,
+            "raci": {role: sorted(users) for role, users in raci.items()},
+        },
+        "version": {
+            "version": model_version.version,
+            "run_id": model_version.mlflow_run_id,
+            "submitted_by": model_version.user_id or (run.user_id if run else ""),
+            "bias_metrics": run.bias_metrics if run else {},
+            "bias_report": None,
+        },
+        "signoffs": sorted(signoffs, key=lambda s: (s["role"], s["user"])),
+        "committee": {"quorum": governance.committee_quorum if governance else 2},
+    }
+
+
+def _platform_denials(model_version: ModelVersion, mirror_current: bool) -> list[dict[str, str]]:
+    reasons = []
+    if model_version.state == MirrorState.ARCHIVED:
+        reasons.append({"code": VERSION_ARCHIVED, "message": "this version was deleted in MLflow"})
+    if not mirror_current:
+        reasons.append(
+            {
+                "code": MIRROR_STALE,
+                "message": "MLflow is unreachable and the mirrored data is older than "
+                f"{settings.GATE_MIRROR_MAX_AGE_SECONDS} s; the gate does not decide on stale evidence",
+            }
+        )
+    return reasons
+
+
+def gate_evaluate(
+    *, model_name: str, version: int, target: str, caller: User, api_key: ApiKey | None = None
+) -> GateDecision:
+    """Evaluate the deployment gate for one version and target; the decision is stored, signed and audited."""
+    model_version, mirror_current = _fresh_version(model_name=model_name, version=version)
+    evaluated_at = timezone.now()
+    document = gate_input_build(
+        model_version=model_version, target=target, requested_at=evaluated_at.isoformat()
+    )
+    outcome = gate_decision(document)
+    reasons: list[dict[str, str]] = [{"code": r["code"], "message": r["message"]} for r in outcome.deny]
+    platform_reasons = _platform_denials(model_version, mirror_current)
+    allow = outcome.allow and not platform_reasons
+    reasons = sorted(reasons + platform_reasons, key=lambda r: (r["code"], r["message"]))
+    decision_id = uuid.uuid4()
+    input_digest = signing.sha256_hex(document)
+    public = signing_key().public_key()
+    auto_deploy = outcome.auto_deploy and allow
+    key_id = signing.key_id(public)
+    signed: dict[str, Any] = {
+        "decision_id": str(decision_id),
+        "model": model_version.registered_model.name,
+        "version": model_version.version,
+        "target": target,
+        "allow": allow,
+        "risk_tier": outcome.risk_tier,
+        "reasons": reasons,
+        "required_signoffs": list(outcome.required_signoffs),
+        "auto_deploy": auto_deploy,
+        "bundle_digest": outcome.policy.bundle_digest,
+        "input_digest": input_digest,
+        "engine": outcome.policy.engine,
+        "evaluated_at": evaluated_at.isoformat(),
+        "key_id": key_id,
+    }
+    engine_error = ""
+    if outcome.policy.error_code or any(r["code"] == POLICY_ENGINE_ERROR for r in reasons):
+        engine_error = f"{outcome.policy.error_code or 'UNDEFINED'}: {outcome.policy.error or ''}"[:300]
+    caller_name = f"apikey:{api_key.prefix}:{api_key.name}" if api_key else caller.get_username()
+    with transaction.atomic():
+        decision = GateDecision.objects.create(
+            id=decision_id,
+            model_version=model_version,
+            target_stage=target,
+            allow=allow,
+            risk_tier=outcome.risk_tier,
+            reasons=reasons,
+            required_signoffs=list(outcome.required_signoffs),
+            auto_deploy=auto_deploy,
+            input_document=document,
+            input_digest=input_digest,
+            bundle_digest=outcome.policy.bundle_digest,
+            engine=outcome.policy.engine,
+            engine_error=engine_error,
+            latency_ms=outcome.policy.latency_ms,
+            caller=caller_name[:256],
+            api_key=api_key,
+            evaluated_at=evaluated_at,
+            signed_document=signed,
+            signature=signing.sign(signing_key(), signed),
+            key_id=key_id,
+        )
+        audit_event_record(
+            action="gate.decision",
+            actor=caller,
+            target=decision,
+            data={
+                "model": signed["model"],
+                "version": signed["version"],
+                "target": target,
+                "allow": allow,
+                "codes": sorted({r["code"] for r in reasons}),
+                "input_digest": input_digest,
+                "bundle_digest": signed["bundle_digest"],
+                "via": caller_name,
+            },
+        )
+    logger.info(
+        "gate decision %s %s v%s -> %s: %s %s",
+        decision.id,
+        signed["model"],
+        signed["version"],
+        target,
+        "allow" if allow else "deny",
+        ",".join(sorted({r["code"] for r in reasons})),
+    )
+    return decision
+
+
+# ------------------------------------------------------------------------------------------------ promote
+
+
+def gate_promote(*, decision_id: uuid.UUID, caller: User, api_key: ApiKey | None = None) -> Deployment:
+    """Set the target's alias in MLflow for an allowing, unexpired, unused decision; record the Deployment."""
+    caller_name = f"apikey:{api_key.prefix}:{api_key.name}" if api_key else caller.get_username()
+    try:
+        with transaction.atomic():
+            decision = (
+                GateDecision.objects.select_for_update()
+                .select_related("model_version__registered_model")
+                .filter(pk=decision_id)
+                .first()
+            )
+            if decision is None:
+                raise GateError("DECISION_NOT_FOUND", f"No gate decision {decision_id}.", status=404)
+            _check_promotable(decision)
+            version = decision.model_version
+            model = version.registered_model
+            alias = settings.PROMOTION_ALIASES[decision.target_stage]
+            current = (
+                ModelAlias.objects.filter(registered_model=model, alias=alias)
+                .select_related("model_version")
+                .first()
+            )
+            previous = current.model_version.version if current else None
+            deployment = Deployment.objects.create(
+                gate_decision=decision,
+                model_version=version,
+                target_stage=decision.target_stage,
+                alias=alias,
+                previous_version=previous,
+                deployed_by=caller_name[:256],
+            )
+            ModelAlias.objects.update_or_create(
+                registered_model=model,
+                alias=alias,
+                defaults={"model_version": version, "outside_platform": False},
+            )
+            audit_event_record(
+                action="gate.promoted",
+                actor=caller,
+                target=deployment,
+                data={
+                    "decision_id": str(decision.pk),
+                    "model": model.name,
+                    "version": version.version,
+                    "alias": alias,
+                    "previous_version": previous,
+                    "via": caller_name,
+                },
+            )
+            # Last, inside the transaction: if MLflow refuses, nothing above is committed.
+            _set_mlflow_alias(model.name, alias, version.version)
+    except IntegrityError:
+        raise GateError(
+            "ALREADY_PROMOTED", f"Decision {decision_id} was already promoted.", status=409
+        ) from None
+    return deployment
+
+
+def _check_promotable(decision: GateDecision) -> None:
+    if not decision.allow:
+        codes = ", ".join(sorted({str(r["code"]) for r in decision.reasons})) or "deny"
+        raise GateError(
+            "DECISION_DENIED", f"Decision {decision.pk} denied the deployment ({codes}).", status=409
+        )
+    if Deployment.objects.filter(gate_decision=decision).exists():
+        raise GateError("ALREADY_PROMOTED", f"Decision {decision.pk} was already promoted.", status=409)
+    age = (timezone.now() - decision.evaluated_at).total_seconds()
+    if age > settings.GATE_DECISION_TTL_SECONDS:
+        raise GateError(
+            "DECISION_EXPIRED",
+            f"Decision {decision.pk} is {int(age)} s old; evaluate again (limit {settings.GATE_DECISION_TTL_SECONDS} s).",
+            status=409,
+        )
+    if decision.model_version.state == MirrorState.ARCHIVED:
+        raise GateError(
+            "VERSION_ARCHIVED", "The version was deleted in MLflow after the decision.", status=409
+        )
+
+
+def _set_mlflow_alias(model_name: str, alias: str, version: int) -> None:
+    try:
+        MlflowRegistry().set_alias(model_name, alias, version)
+    except RegistryNotFound as exc:
+        raise GateError(
+            "VERSION_NOT_FOUND", f"MLflow no longer has {model_name} v{version}.", status=409
+        ) from exc
+    except RegistryUnavailable as exc:
+        raise GateError(
+            "MLFLOW_UNAVAILABLE", f"Could not set the alias in MLflow: {exc}", status=503
+        ) from exc
