@@ -10,6 +10,7 @@ import pytest
 from mlflow import MlflowClient
 
 from registry_sync.mlflow_server import MlflowServer, start_mlflow_server
+from tests.opa_server import opa  # noqa: F401 - fixture shared by the policy and gate tests
 
 
 @pytest.fixture(scope="session")
