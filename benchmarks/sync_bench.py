@@ -222,6 +222,7 @@ class FloorResult:
     requests: int
     versions: int
     runs: int
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def floor_read(url: str, *, page_size: int, run_batch: int) -> FloorResult:
@@ -241,6 +242,7 @@ def floor_read(url: str, *, page_size: int, run_batch: int) -> FloorResult:
         token = page.token
         if not token:
             break
+    phases = {"experiments": time.perf_counter() - began}
     run_ids: set[str] = set()
     versions = 0
     token = None
@@ -252,6 +254,7 @@ def floor_read(url: str, *, page_size: int, run_batch: int) -> FloorResult:
         token = mvs.token
         if not token:
             break
+    phases["versions"] = time.perf_counter() - began - sum(phases.values())
     wanted = sorted(run_ids)
     runs = 0
     for start in range(0, len(wanted), run_batch):
@@ -265,7 +268,9 @@ def floor_read(url: str, *, page_size: int, run_batch: int) -> FloorResult:
         )
         requests += 1
         runs += len(found)
-    return FloorResult(time.perf_counter() - began, requests, versions, runs)
+    seconds = time.perf_counter() - began
+    phases["runs"] = seconds - sum(phases.values())
+    return FloorResult(seconds, requests, versions, runs, phases)
 
 
 class QueryCounter:
@@ -302,6 +307,16 @@ class QueryCounter:
 
 
 @dataclass
+class Segment:
+    """The stretch of a sync pass up to one progress report (one MLflow page, or the alias phase)."""
+
+    phase: str
+    items: int
+    queries: int
+    seconds: float
+
+
+@dataclass
 class SyncMeasure:
     kind: str
     seconds: float
@@ -311,18 +326,25 @@ class SyncMeasure:
     changes: int
     mlflow_seconds: float
     mlflow_requests: int
+    mlflow_calls: dict[str, dict[str, float]]
     query_kinds: dict[str, int]
+    segments: list[Segment]
+
+    @property
+    def version_page_queries(self) -> list[int]:
+        return [seg.queries for seg in self.segments if seg.phase == "versions" and seg.items]
 
     @property
     def queries_per_page(self) -> float:
         return self.queries / self.pages if self.pages else float("nan")
 
 
-def timed_registry(url: str) -> tuple[MlflowRegistry, dict[str, float]]:
-    """Our adapter, with the wall time of its MLflow calls (requests + response parsing) accumulated."""
+def timed_registry(url: str) -> tuple[MlflowRegistry, dict[str, list[float]]]:
+    """Our adapter, with the wall time of its MLflow calls (request + response parsing) recorded per
+    MlflowClient method."""
     from registry_sync.mlflow_adapter import MlflowRegistry
 
-    stats = {"seconds": 0.0, "requests": 0.0}
+    calls: dict[str, list[float]] = {}
 
     class TimedRegistry(MlflowRegistry):
         def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -330,25 +352,34 @@ def timed_registry(url: str) -> tuple[MlflowRegistry, dict[str, float]]:
             try:
                 return super()._call(fn, *args, **kwargs)
             finally:
-                stats["seconds"] += time.perf_counter() - began
-                stats["requests"] += 1
+                calls.setdefault(getattr(fn, "__name__", "?"), []).append(time.perf_counter() - began)
 
-    return TimedRegistry(url), stats
+    return TimedRegistry(url), calls
 
 
 def measure_sync(kind: str, url: str, *, profile: cProfile.Profile | None = None) -> SyncMeasure:
-    from registry_sync.services.sync import sync_full, sync_incremental
+    from registry_sync.services.sync import SyncProgress, sync_full, sync_incremental
 
-    registry, stats = timed_registry(url)
+    registry, calls = timed_registry(url)
     run_pass: Callable[..., SyncRun] = sync_full if kind == "full" else sync_incremental
+    segments: list[Segment] = []
     with QueryCounter() as counter:
         began = time.perf_counter()
+        mark_queries, mark_at = 0, began
+
+        def progress(step: SyncProgress) -> None:
+            nonlocal mark_queries, mark_at
+            now = time.perf_counter()
+            segments.append(Segment(step.phase, step.items, counter.count - mark_queries, now - mark_at))
+            mark_queries, mark_at = counter.count, now
+
         if profile is not None:
             profile.enable()
-        sync_run = run_pass(registry=registry, page_size=PAGE_SIZE)
+        sync_run = run_pass(registry=registry, page_size=PAGE_SIZE, progress=progress)
         if profile is not None:
             profile.disable()
         seconds = time.perf_counter() - began
+        segments.append(Segment("finish", 0, counter.count - mark_queries, began + seconds - mark_at))
     return SyncMeasure(
         kind=kind,
         seconds=seconds,
@@ -356,9 +387,11 @@ def measure_sync(kind: str, url: str, *, profile: cProfile.Profile | None = None
         pages=sync_run.pages,
         versions_seen=sync_run.versions_seen,
         changes=sync_run.changes,
-        mlflow_seconds=stats["seconds"],
-        mlflow_requests=int(stats["requests"]),
+        mlflow_seconds=sum(sum(times) for times in calls.values()),
+        mlflow_requests=sum(len(times) for times in calls.values()),
+        mlflow_calls={name: {"requests": len(t), "seconds": sum(t)} for name, t in calls.items()},
         query_kinds=counter.kinds(),
+        segments=segments,
     )
 
 
@@ -427,24 +460,38 @@ def fmt_ratio(value: float, goal: float) -> str:
     return f"{value:.3f}  (goal <= {goal}: {'PASS' if value <= goal else 'FAIL'})"
 
 
+def _segments(m: SyncMeasure) -> str:
+    """Queries (and seconds) per stretch of the pass: each MLflow page, the alias phase, the finish."""
+    parts = []
+    for seg in m.segments:
+        label = seg.phase if seg.phase in ("aliases", "finish") else f"{seg.phase} page ({seg.items})"
+        parts.append(f"{label}: {seg.queries}q {seg.seconds:.2f}s")
+    return "; ".join(parts)
+
+
 def report(large: SizeResult, small: SizeResult | None, populate: dict[str, float]) -> dict[str, Any]:
     assert large.floor is not None
-    full_over_floor = large.full.seconds / large.floor.seconds
-    noop_over_full = large.noop.seconds / large.full.seconds
+    full, noop, floor = large.full, large.noop, large.floor
+    full_over_floor = full.seconds / floor.seconds
+    noop_over_full = noop.seconds / full.seconds
+    floor_phases = ", ".join(f"{k} {v:.2f}s" for k, v in floor.phase_seconds.items())
+    sync_calls = ", ".join(
+        f"{name} {int(c['requests'])}x {c['seconds']:.2f}s" for name, c in full.mlflow_calls.items()
+    )
     rows: list[tuple[str, str]] = [
-        ("populate MLflow (not in any ratio)", f"{sum(populate.values()):.1f}s"),
+        ("populate MLflow (not in any ratio)", f"{sum(populate.values()):.1f}s  ({large.versions} versions)"),
         (
             f"floor, median of {len(large.floor_runs)}",
-            f"{large.floor.seconds:.3f}s  ({large.floor.requests} MLflow requests, {large.floor.runs} runs)",
+            f"{floor.seconds:.3f}s  ({floor.requests} requests: {floor_phases})",
         ),
         (
             "full sync into an empty DB",
-            f"{large.full.seconds:.3f}s  ({large.full.mlflow_requests} MLflow requests taking "
-            f"{large.full.mlflow_seconds:.3f}s, rest {large.full.seconds - large.full.mlflow_seconds:.3f}s)",
+            f"{full.seconds:.3f}s  (MLflow {full.mlflow_seconds:.2f}s: {sync_calls}; "
+            f"rest {full.seconds - full.mlflow_seconds:.2f}s)",
         ),
         (
             f"no-change incremental, median of {len(large.noop_runs)}",
-            f"{large.noop.seconds:.4f}s  ({large.noop.mlflow_requests} MLflow requests)",
+            f"{noop.seconds:.4f}s  ({noop.mlflow_requests} MLflow requests {noop.mlflow_seconds:.4f}s)",
         ),
         ("full_sync / floor", fmt_ratio(full_over_floor, GOAL_FULL_OVER_FLOOR)),
         ("noop_incremental / full_sync", fmt_ratio(noop_over_full, GOAL_NOOP_OVER_FULL)),
@@ -454,11 +501,19 @@ def report(large: SizeResult, small: SizeResult | None, populate: dict[str, floa
         for m in (size.full, size.noop):
             rows.append(
                 (
-                    f"SQL, {m.kind} sync, N={size.versions}",
-                    f"{m.queries} queries / {m.pages} pages = {m.queries_per_page:.1f} per page  "
-                    f"{m.query_kinds}",
+                    f"SQL, {'full' if m.kind == 'full' else 'noop incremental'}, N={size.versions}",
+                    f"{m.queries} queries / {m.pages} pages = {m.queries_per_page:.1f} per page",
                 )
             )
+            rows.append(("  by stretch", _segments(m)))
+    page_queries = sorted({q for size in sizes for q in size.full.version_page_queries})
+    constant = len(page_queries) == 1
+    rows.append(
+        (
+            "SQL per version page (full)",
+            f"{page_queries} across N/2 and N -> {'constant' if constant else 'NOT constant'}",
+        )
+    )
     marginal = None
     if small is not None and large.full.pages != small.full.pages:
         marginal = (large.full.queries - small.full.queries) / (large.full.pages - small.full.pages)
@@ -475,6 +530,8 @@ def report(large: SizeResult, small: SizeResult | None, populate: dict[str, floa
         "noop_over_full": noop_over_full,
         "full_over_floor_pass": full_over_floor <= GOAL_FULL_OVER_FLOOR,
         "noop_over_full_pass": noop_over_full <= GOAL_NOOP_OVER_FULL,
+        "full_queries_per_version_page": page_queries,
+        "full_queries_per_version_page_constant": constant,
         "full_queries_per_extra_page": marginal,
     }
 

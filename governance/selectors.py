@@ -5,6 +5,12 @@ Every list selector returns a queryset whose cost in queries does not depend on 
 
 from __future__ import annotations
 
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from django.conf import settings
 from django.db.models import (
     Count,
@@ -22,7 +28,8 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
-from governance.models import Deployment
+from governance.models import Deployment, GateDecision, RaciAssignment, RiskTier, SignOff
+from policies.loader import BUNDLE_DIR, DATA_FILE_NAME
 from registry_sync.models import (
     ModelAlias,
     ModelVersion,
@@ -143,3 +150,104 @@ def alias_explained_by_deployment(*, registered_model_id: int, alias: str, versi
         .first()
     )
     return latest == version
+
+
+# ------------------------------------------------------------------------------------------------ governance
+
+
+def registered_model_governance_detail(*, name: str) -> RegisteredModel:
+    """One model for the governance page: its governance record, RACI (with users), aliases, and every
+    version (newest first) with its run, sign-offs, gate decisions (newest first) and deployments.
+
+    Version aliases are not prefetched: `aliases` (with their versions) already holds them.
+    Raises RegisteredModel.DoesNotExist for an unknown name.
+    """
+    versions = ModelVersion.objects.select_related("run").prefetch_related(
+        Prefetch("signoffs", queryset=SignOff.objects.select_related("user").order_by("-created_at", "-pk")),
+        Prefetch(
+            "gate_decisions",
+            queryset=GateDecision.objects.select_related("deployment")
+            .defer("input_document", "signed_document")
+            .order_by("-evaluated_at", "-pk"),
+        ),
+        Prefetch("deployments", queryset=Deployment.objects.order_by("-deployed_at", "-pk")),
+    )
+    return (
+        RegisteredModel.objects.select_related("governance")
+        .prefetch_related(
+            _aliases_prefetch(),
+            Prefetch(
+                "raci", queryset=RaciAssignment.objects.select_related("user").order_by("role", "user__username")
+            ),
+            Prefetch("versions", queryset=versions.order_by("-version")),
+        )
+        .get(name=name)
+    )
+
+
+def gate_decision_detail(*, decision_id: uuid.UUID) -> GateDecision:
+    """One gate decision with its version, model and deployment (if it was promoted).
+
+    Raises GateDecision.DoesNotExist for an unknown id.
+    """
+    return GateDecision.objects.select_related("model_version__registered_model", "deployment").get(
+        pk=decision_id
+    )
+
+
+@dataclass(frozen=True)
+class BiasThresholds:
+    """The bias limits the gate applies to a model: those of `tier` (its own, or the unassessed fallback)."""
+
+    tier: str
+    limits: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class BiasCheck:
+    metric: str
+    value: float | None  # None: logged as a non-finite number, or not logged at all (see `logged`)
+    limit: float | None  # None: the policy sets no limit for this metric
+    logged: bool
+    passed: bool | None  # None: nothing to judge (no limit, or a limited metric that was not logged)
+
+
+def _policy_config() -> dict[str, Any]:
+    # The same file the gate loads as data.config (policies/bundle/config/data.json).
+    with (BUNDLE_DIR / "config" / DATA_FILE_NAME).open(encoding="utf-8") as config_file:
+        config: dict[str, Any] = json.load(config_file)
+    return config
+
+
+def bias_thresholds_for_tier(*, risk_tier: str) -> BiasThresholds:
+    """The limits `thresholds.<tier>` of the policy bundle; tiers without limits (unassessed, unacceptable)
+    use `unassessed_threshold_tier`, as the gate does."""
+    config = _policy_config()
+    thresholds: dict[str, dict[str, float]] = config.get("thresholds", {})
+    tier = risk_tier if risk_tier in thresholds else str(config.get("unassessed_threshold_tier", ""))
+    return BiasThresholds(tier=tier, limits=dict(thresholds.get(tier, {})))
+
+
+def bias_metric_checks(*, metrics: Mapping[str, float | None], thresholds: BiasThresholds) -> list[BiasCheck]:
+    """Each logged bias metric against its limit (the gate fails |value| > limit, and any non-number),
+    then each limited metric that was not logged."""
+    checks = []
+    for metric, value in sorted(metrics.items()):
+        limit = thresholds.limits.get(metric)
+        if value is None:
+            passed: bool | None = False
+        elif limit is None:
+            passed = None
+        else:
+            passed = abs(value) <= limit
+        checks.append(BiasCheck(metric=metric, value=value, limit=limit, logged=True, passed=passed))
+    for metric, limit in sorted(thresholds.limits.items()):
+        if metric not in metrics:
+            checks.append(BiasCheck(metric=metric, value=None, limit=limit, logged=False, passed=None))
+    return checks
+
+
+def model_risk_tier(*, model: RegisteredModel) -> str:
+    """The model's assessed tier, or unassessed when it has no governance record."""
+    governance = getattr(model, "governance", None)
+    return governance.risk_tier if governance is not None else RiskTier.UNASSESSED.value

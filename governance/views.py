@@ -1,11 +1,14 @@
-"""Server-rendered pages of the model inventory: model list (htmx live search), model detail, sync status.
+"""Server-rendered pages of the model inventory: model list (htmx live search), model detail with its
+governance records, gate decision, sync status.
 
 Every page needs a logged-in user and shows the "last synced" banner; the pages only call selectors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -19,7 +22,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.generic import ListView, TemplateView
 
 from governance import selectors
-from registry_sync.models import MirrorState, ModelVersion, RegisteredModel, SyncRun
+from governance.models import GateDecision, RaciAssignment, RaciRole
+from registry_sync.models import MirrorState, ModelAlias, ModelVersion, RegisteredModel, SyncRun
 
 PAGE_SIZE = 50
 
@@ -115,8 +119,56 @@ class VersionPanel:
     """One version as the detail page shows it, with its run's metrics split into bias and other."""
 
     version: ModelVersion
+    aliases: Sequence[ModelAlias]
     bias_metrics: Mapping[str, float | None]
+    bias_checks: Sequence[selectors.BiasCheck]
     other_metrics: Mapping[str, float | None]
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    """One intended-use answer, ready to print: lists become `values`, booleans Yes/No."""
+
+    label: str
+    values: Sequence[str]
+    is_list: bool
+
+
+def _profile_rows(intended_use: Mapping[str, Any]) -> list[ProfileRow]:
+    rows = []
+    for key, value in intended_use.items():
+        label = key.replace("_", " ").capitalize()
+        if isinstance(value, list):
+            rows.append(ProfileRow(label=label, values=[_profile_text(item) for item in value], is_list=True))
+        else:
+            rows.append(ProfileRow(label=label, values=[_profile_text(value)], is_list=False))
+    return rows
+
+
+def _profile_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, int | float):
+        return f"{value:,}"
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class RaciRow:
+    role: str
+    assignments: Sequence[RaciAssignment]
+
+
+def _raci_rows(assignments: Sequence[RaciAssignment]) -> list[RaciRow]:
+    # Every role in R-A-C-I order, so an empty role shows as a gap rather than disappearing.
+    return [
+        RaciRow(role=label, assignments=[a for a in assignments if a.role == value])
+        for value, label in RaciRole.choices
+    ]
 
 
 class ModelDetailView(LoginRequiredMixin, SyncBannerMixin, TemplateView):
@@ -125,21 +177,63 @@ class ModelDetailView(LoginRequiredMixin, SyncBannerMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         try:
-            model = selectors.registered_model_detail(name=kwargs["name"])
+            model = selectors.registered_model_governance_detail(name=kwargs["name"])
         except RegisteredModel.DoesNotExist as exc:
             raise Http404("No registered model with that name.") from exc
+        aliases = list(model.aliases.all())
+        governance = getattr(model, "governance", None)
+        thresholds = selectors.bias_thresholds_for_tier(risk_tier=selectors.model_risk_tier(model=model))
         panels = []
         for version in model.versions.all():
             bias = version.run.bias_metrics if version.run else {}
             other = (
                 {k: v for k, v in sorted(version.run.metrics.items()) if k not in bias} if version.run else {}
             )
-            panels.append(VersionPanel(version=version, bias_metrics=bias, other_metrics=other))
+            panels.append(
+                VersionPanel(
+                    version=version,
+                    aliases=[alias for alias in aliases if alias.model_version_id == version.pk],
+                    bias_metrics=bias,
+                    bias_checks=selectors.bias_metric_checks(metrics=bias, thresholds=thresholds)
+                    if version.run
+                    else [],
+                    other_metrics=other,
+                )
+            )
         context.update(
             model=model,
-            aliases=list(model.aliases.all()),
+            aliases=aliases,
+            flagged_aliases=[alias for alias in aliases if alias.outside_platform],
+            governance=governance,
+            profile_rows=_profile_rows(governance.intended_use) if governance else [],
+            raci_rows=_raci_rows(list(model.raci.all())),
+            bias_threshold_tier=thresholds.tier,
             panels=panels,
             mlflow_ui_url=settings.MLFLOW_TRACKING_URI.rstrip("/"),
+        )
+        return context
+
+
+def _pretty_json(document: Any) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+class DecisionDetailView(LoginRequiredMixin, SyncBannerMixin, TemplateView):
+    template_name = "governance/decision_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        decision_id: uuid.UUID = kwargs["decision_id"]
+        try:
+            decision = selectors.gate_decision_detail(decision_id=decision_id)
+        except GateDecision.DoesNotExist as exc:
+            raise Http404("No gate decision with that id.") from exc
+        context.update(
+            decision=decision,
+            model=decision.model_version.registered_model,
+            deployment=getattr(decision, "deployment", None),
+            signed_document_json=_pretty_json(decision.signed_document),
+            input_document_json=_pretty_json(decision.input_document),
         )
         return context
 

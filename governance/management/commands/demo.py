@@ -4,20 +4,27 @@ the webhook, sync, create one user per role, then serve the UI on http://127.0.0
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from mlflow import MlflowClient
 
 from governance import roles
+from governance.models import Deployment, ModelGovernance, SignOff
+from governance.services.gate import gate_evaluate, gate_promote
+from governance.services.records import intended_use_set, raci_assign, signoff_record
 from governance.services.users import user_with_roles_ensure
 from registry_sync import services as sync_services
 from registry_sync.demo_seed import seed_registry
 from registry_sync.mlflow_server import MlflowServer, mlflow_is_healthy, start_mlflow_server
+from registry_sync.models import ModelVersion, RegisteredModel
 from registry_sync.services.webhooks import SYNC_EVENTS
 
 DEMO_PASSWORD = "mlgov-demo"  # noqa: S105 - printed to the console on purpose: local demo logins only
@@ -34,6 +41,53 @@ WEBHOOK_NAME = "mlgov-demo"
 WEBHOOK_EVENTS: list[Any] = sorted(SYNC_EVENTS)
 
 
+# Intended-use profiles of the seeded models (see docs/policies.md for the fields).
+_HEALTH = {
+    "domain": "healthcare",
+    "sectors": ["health"],
+    "decision_impact": "significant",
+    "autonomy": "human_in_loop",
+    "personal_data": True,
+    "special_category_data": True,
+    "phi": True,
+    "jurisdictions": ["EU", "US"],
+    "data_residency": ["EU", "US"],
+    "users_affected": 20000,
+    "prohibited_practice": False,
+    "interacts_with_people": False,
+    "generates_content": False,
+}
+DEMO_PROFILES: dict[str, dict[str, Any]] = {
+    "diabetes-progression-risk": _HEALTH,
+    "care-program-eligibility": {**_HEALTH, "decision_impact": "legal_or_similar"},
+    "breast-cancer-screening": {**_HEALTH, "safety_component": True},
+    "wine-cultivar-classifier": {
+        **_HEALTH,
+        "domain": "food quality control",
+        "sectors": ["none"],
+        "decision_impact": "advisory",
+        "personal_data": False,
+        "special_category_data": False,
+        "phi": False,
+        "users_affected": 40,
+    },
+}
+_HIGH_SIGNERS = [
+    ("owner", "owner"),
+    ("validator", "validator"),
+    ("compliance", "compliance"),
+    ("committee", "committee1"),
+    ("committee", "committee2"),
+]
+# (model, version, sign-offs given): v1 of the diabetes model gets every sign-off its tier needs.
+DEMO_SIGNOFFS = [
+    ("diabetes-progression-risk", 1, _HIGH_SIGNERS),
+    ("care-program-eligibility", 1, _HIGH_SIGNERS),
+    ("breast-cancer-screening", 1, _HIGH_SIGNERS[:2]),
+    ("wine-cultivar-classifier", 1, [("owner", "owner")]),
+]
+
+
 class Command(BaseCommand):
     help = "Set up and serve the demo: local MLflow with real models, synced inventory, users per role."
 
@@ -42,6 +96,8 @@ class Command(BaseCommand):
         parser.add_argument("--addrport", default="127.0.0.1:8000", help="Where the UI is served.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # SIGTERM ends the demo like Ctrl-C does, so the MLflow server it started is stopped too.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("database migrated")
         server = self._mlflow()
@@ -69,12 +125,64 @@ class Command(BaseCommand):
                     email=f"{username}@demo.mlgov.local",
                     superuser=superuser,
                 )
+            self._governance()
             self._print_logins(options["addrport"], tracking_uri)
             if not options["no_serve"]:
                 call_command("runserver", options["addrport"], use_reloader=False)
         finally:
             if server is not None:
                 server.stop()
+
+    def _governance(self) -> None:
+        """The main job on demo data: assess intended use, record RACI and sign-offs, ask the gate, promote."""
+        admin = User.objects.get(username="admin")
+        for name, profile in DEMO_PROFILES.items():
+            model = RegisteredModel.objects.filter(name=name).first()
+            if model is None:
+                continue
+            current = ModelGovernance.objects.filter(registered_model=model).first()
+            if current is None or current.intended_use != profile:
+                intended_use_set(registered_model=model, profile=profile, actor=admin)
+            raci_assign(
+                registered_model=model,
+                role="responsible",
+                user=User.objects.get(username="owner"),
+                actor=admin,
+            )
+            raci_assign(registered_model=model, role="accountable", user=admin, actor=admin)
+        for name, number, signers in DEMO_SIGNOFFS:
+            version = ModelVersion.objects.filter(registered_model__name=name, version=number).first()
+            if version is None:
+                continue
+            for role, username in signers:
+                if not SignOff.objects.filter(
+                    model_version=version,
+                    target_stage="production",
+                    role=role,
+                    user__username=username,
+                    valid=True,
+                ).exists():
+                    signoff_record(
+                        model_version=version,
+                        target="production",
+                        role=role,
+                        user=User.objects.get(username=username),
+                        comment="Reviewed in the demo committee meeting.",
+                    )
+        self.stdout.write("gate decisions (production):")
+        for name, number, _ in DEMO_SIGNOFFS:
+            decision = gate_evaluate(model_name=name, version=number, target="production", caller=admin)
+            codes = ", ".join(sorted({r["code"] for r in decision.reasons})) or "all requirements met"
+            verdict = "ALLOW" if decision.allow else "DENY "
+            self.stdout.write(f"  {verdict} {name} v{number} (tier {decision.risk_tier}): {codes}")
+            promoted = Deployment.objects.filter(
+                model_version=decision.model_version, target_stage="production"
+            )
+            if decision.allow and not promoted.exists():
+                deployment = gate_promote(decision_id=decision.pk, caller=admin)
+                self.stdout.write(
+                    f"        promoted: @{deployment.alias} -> v{number} set in MLflow by the platform"
+                )
 
     def _mlflow(self) -> MlflowServer | None:
         """Reuse an MLflow already answering at MLFLOW_TRACKING_URI, else start a local one there."""
