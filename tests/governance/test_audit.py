@@ -1,0 +1,85 @@
+"""The audit trail is append-only and tamper-evident: PostgreSQL refuses changes, audit_verify finds a
+forged row, and concurrent writers extend one unbroken chain."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from governance.models import AuditEvent
+from governance.services.audit import audit_chain_verify, audit_event_record
+
+
+def record_events(count: int) -> list[AuditEvent]:
+    return [audit_event_record(action="test.event", actor="tester", data={"n": n}) for n in range(count)]
+
+
+@pytest.mark.django_db
+def test_postgres_rejects_update_and_delete_of_audit_events() -> None:
+    event = record_events(1)[0]
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(action="forged")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    event.refresh_from_db()
+    assert event.action == "test.event"
+
+
+@pytest.mark.django_db
+def test_audit_verify_names_the_forged_row() -> None:
+    record_events(5)
+    call_command("audit_verify")  # intact chain: no error
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses while FK checks are pending
+        cursor.execute("ALTER TABLE governance_auditevent DISABLE TRIGGER governance_auditevent_append_only")
+        cursor.execute("UPDATE governance_auditevent SET data = %s WHERE sequence = 3", ['{"n": 999}'])
+        cursor.execute("ALTER TABLE governance_auditevent ENABLE TRIGGER governance_auditevent_append_only")
+    result = audit_chain_verify()
+    assert (result.ok, result.first_broken_sequence, result.events_checked) == (False, 3, 2)
+    assert "does not match its hash" in result.problem
+    with pytest.raises(CommandError, match="broken at event #3"):
+        call_command("audit_verify")
+
+
+@pytest.mark.django_db
+def test_audit_verify_detects_a_removed_row() -> None:
+    record_events(4)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses while FK checks are pending
+        cursor.execute("ALTER TABLE governance_auditevent DISABLE TRIGGER governance_auditevent_append_only")
+        cursor.execute("DELETE FROM governance_auditevent WHERE sequence = 2")
+        cursor.execute("ALTER TABLE governance_auditevent ENABLE TRIGGER governance_auditevent_append_only")
+    result = audit_chain_verify()
+    assert (result.ok, result.first_broken_sequence) == (False, 3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_writers_leave_one_unbroken_chain() -> None:
+    errors: list[BaseException] = []
+    start = threading.Barrier(20)
+
+    def writer(index: int) -> None:
+        try:
+            start.wait()
+            for n in range(5):
+                with transaction.atomic():
+                    audit_event_record(action="test.concurrent", actor=f"writer-{index}", data={"n": n})
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert list(AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True)) == list(
+        range(1, 101)
+    )
+    result = audit_chain_verify()
+    assert result.ok and result.events_checked == 100
