@@ -173,14 +173,16 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+SYNC_INCREMENTAL_INTERVAL_SECONDS = env_float("SYNC_INCREMENTAL_INTERVAL_SECONDS", 300.0)
+SYNC_FULL_INTERVAL_SECONDS = env_float("SYNC_FULL_INTERVAL_SECONDS", 3600.0)
 CELERY_BEAT_SCHEDULE = {
     "registry-incremental-sync": {
         "task": "registry_sync.tasks.sync_registry_incremental",
-        "schedule": env_float("SYNC_INCREMENTAL_INTERVAL_SECONDS", 300.0),
+        "schedule": SYNC_INCREMENTAL_INTERVAL_SECONDS,
     },
     "registry-full-reconciliation": {
         "task": "registry_sync.tasks.sync_registry_full",
-        "schedule": env_float("SYNC_FULL_INTERVAL_SECONDS", 3600.0),
+        "schedule": SYNC_FULL_INTERVAL_SECONDS,
     },
 }
 
