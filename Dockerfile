@@ -63,7 +63,9 @@ USER mlgov:mlgov
 EXPOSE 8000
 
 # Liveness probe without curl: the stdlib only. ALLOWED_HOSTS must accept 127.0.0.1 (compose adds it).
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+# Each gunicorn worker loads the URLconf (and with it MLflow) on its first request, ~5 s: hence the
+# generous timeout.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=9).status == 200 else 1)"]
 
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -63,6 +63,7 @@ if PRODUCTION:
         )
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me-for-any-shared-deployment-0123456789")
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")  # previous keys stay valid while rotating
 DEBUG = env_bool("DEBUG", not PRODUCTION)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -192,7 +193,6 @@ MLFLOW_WEBHOOK_SECRET = env_str("MLFLOW_WEBHOOK_SECRET", "" if PRODUCTION else "
 MLFLOW_WEBHOOK_PREVIOUS_SECRET = env_str("MLFLOW_WEBHOOK_PREVIOUS_SECRET", "")
 MLFLOW_WEBHOOK_MAX_AGE_SECONDS = env_int("MLFLOW_WEBHOOK_MAX_AGE_SECONDS", 300)
 SYNC_PAGE_SIZE = env_int("SYNC_PAGE_SIZE", 1000)
-SYNC_RUN_BATCH_SIZE = env_int("SYNC_RUN_BATCH_SIZE", 100)
 # The MLflow client retries failed HTTP calls itself; keep that short so a pass fails fast and
 # Celery's own retry (with backoff and jitter) takes over.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", env_str("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"))
@@ -267,7 +267,8 @@ LOGGING = {
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # Probes and MLflow's webhook calls come from inside the network; TLS is the proxy's job there.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^api/v1/registry/webhooks/"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)

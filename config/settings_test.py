@@ -15,3 +15,5 @@ CELERY_TASK_ALWAYS_EAGER = True
 MLFLOW_WEBHOOK_SECRET = "test-webhook-secret"  # noqa: S105 (tests only)
 MLFLOW_WEBHOOK_PREVIOUS_SECRET = ""
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# Concurrent test runs on one machine can each use their own database: TEST_DATABASE_NAME=test_mine.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_mlgov")}  # noqa: F405

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance import selectors
+from governance.lineage import model_version_lineage
 from governance.serializers import ModelAliasOutputSerializer, ModelVersionOutputSerializer
 from registry_sync.models import (
     MirrorState,
@@ -210,3 +211,33 @@ class SyncRunListApi(APIView):
         return _paginated_response(
             request=request, view=self, queryset=selectors.sync_run_list(), serializer=self.OutputSerializer
         )
+
+
+class LineageApi(APIView):
+    @extend_schema(
+        operation_id="lineage_model_version",
+        tags=["audit & lineage"],
+        summary="Lineage of a model version: datasets → run → version → decisions → sign-offs → deployments",
+        parameters=[MODEL_NAME_PARAMETER],
+        responses={
+            200: inline_serializer(
+                "Lineage",
+                fields={
+                    "model": serializers.CharField(),
+                    "version": serializers.IntegerField(),
+                    "nodes": serializers.ListField(child=serializers.DictField()),
+                    "edges": serializers.ListField(child=serializers.DictField()),
+                    "audit_events": serializers.ListField(child=serializers.DictField()),
+                },
+            )
+        },
+    )
+    def get(self, request: Request, name: str, version: int) -> Response:
+        model_version = (
+            ModelVersion.objects.select_related("registered_model", "run")
+            .filter(registered_model__name=name, version=version)
+            .first()
+        )
+        if model_version is None:
+            raise NotFound(f"No version {version} of model {name!r}.")
+        return Response(model_version_lineage(model_version=model_version))
