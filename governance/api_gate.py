@@ -187,3 +187,33 @@ class GatePublicKeyApi(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response(self.OutputSerializer(gate_public_key()).data)
+
+
+class WhoAmIApi(APIView):
+    """Who the credential acts as and what it may do: lets CI check its key before a deployment."""
+
+    @extend_schema_serializer(component_name="WhoAmI")
+    class OutputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+        via = serializers.ChoiceField(choices=["api_key", "session"])
+        scopes = serializers.ListField(child=serializers.CharField())
+        roles = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(
+        operation_id="whoami",
+        tags=[GATE_TAG],
+        summary="The caller's identity",
+        responses={200: OutputSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        key = _api_key(request)
+        return Response(
+            self.OutputSerializer(
+                {
+                    "username": request.user.get_username(),
+                    "via": "api_key" if key else "session",
+                    "scopes": key.scopes if key else [],
+                    "roles": sorted(request.user.groups.values_list("name", flat=True)),
+                }
+            ).data
+        )

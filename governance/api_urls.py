@@ -16,6 +16,7 @@ urlpatterns = [
     path("models/<path:name>/", api.ModelDetailApi.as_view(), name="model-detail"),
     path("sync-runs/", api.SyncRunListApi.as_view(), name="sync-run-list"),
     path("lineage/<path:name>/<int:version>", api.LineageApi.as_view(), name="lineage"),
+    path("whoami", api_gate.WhoAmIApi.as_view(), name="whoami"),
     path("gates/evaluate", api_gate.GateEvaluateApi.as_view(), name="gate-evaluate"),
     path("gates/promote", api_gate.GatePromoteApi.as_view(), name="gate-promote"),
     path(

@@ -289,3 +289,12 @@ def test_archived_version_is_denied(ci_key: str) -> None:
     ModelVersion.objects.filter(pk=version.pk).update(state=MirrorState.ARCHIVED)
     body = evaluate(ci_key, version).json()
     assert body["allow"] is False and {r["code"] for r in body["reasons"]} == {"VERSION_ARCHIVED"}
+
+
+def test_whoami_reports_the_credential_and_responses_carry_server_timing(ci_key: str) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {ci_key}")
+    response = client.get("/api/v1/whoami")
+    assert response.json() == {"username": "ci-bot", "via": "api_key", "scopes": ["evaluate", "promote"], "roles": []}
+    assert response["Server-Timing"].startswith("app;dur=")
+    assert APIClient().get("/api/v1/whoami").status_code == 401  # Bearer challenge
