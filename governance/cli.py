@@ -428,8 +428,8 @@ def _promote(args: GateArgs, decision: dict[str, Any]) -> dict[str, Any]:
 def _signoff_line(status: dict[str, Any]) -> str:
     received, needed = status.get("received", "?"), status.get("count", "?")
     mark = "ok" if isinstance(received, int) and isinstance(needed, int) and received >= needed else "MISSING"
-    independent = ", independent" if status.get("independent") else ""
-    return f"  {status.get('role', '?')}: {received}/{needed}{independent} {mark}"
+    independent = " (must be independent)" if status.get("independent") else ""
+    return f"  {status.get('role', '?')}: {received}/{needed} {mark}{independent}"
 
 
 def print_human(outcome: Outcome, args: GateArgs, out: TextIO, err: TextIO) -> None:

@@ -177,7 +177,8 @@ def registered_model_governance_detail(*, name: str) -> RegisteredModel:
         .prefetch_related(
             _aliases_prefetch(),
             Prefetch(
-                "raci", queryset=RaciAssignment.objects.select_related("user").order_by("role", "user__username")
+                "raci",
+                queryset=RaciAssignment.objects.select_related("user").order_by("role", "user__username"),
             ),
             Prefetch("versions", queryset=versions.order_by("-version")),
         )
@@ -212,17 +213,17 @@ class BiasCheck:
     passed: bool | None  # None: nothing to judge (no limit, or a limited metric that was not logged)
 
 
-def _policy_config() -> dict[str, Any]:
-    # The same file the gate loads as data.config (policies/bundle/config/data.json).
-    with (BUNDLE_DIR / "config" / DATA_FILE_NAME).open(encoding="utf-8") as config_file:
-        config: dict[str, Any] = json.load(config_file)
-    return config
+def _bundle_data(*directory: str) -> dict[str, Any]:
+    # A data file of the policy bundle, e.g. config/data.json, which the gate loads as data.config.
+    with BUNDLE_DIR.joinpath(*directory, DATA_FILE_NAME).open(encoding="utf-8") as data_file:
+        data: dict[str, Any] = json.load(data_file)
+    return data
 
 
 def bias_thresholds_for_tier(*, risk_tier: str) -> BiasThresholds:
     """The limits `thresholds.<tier>` of the policy bundle; tiers without limits (unassessed, unacceptable)
     use `unassessed_threshold_tier`, as the gate does."""
-    config = _policy_config()
+    config = _bundle_data("config")
     thresholds: dict[str, dict[str, float]] = config.get("thresholds", {})
     tier = risk_tier if risk_tier in thresholds else str(config.get("unassessed_threshold_tier", ""))
     return BiasThresholds(tier=tier, limits=dict(thresholds.get(tier, {})))
@@ -251,3 +252,8 @@ def model_risk_tier(*, model: RegisteredModel) -> str:
     """The model's assessed tier, or unassessed when it has no governance record."""
     governance = getattr(model, "governance", None)
     return governance.risk_tier if governance is not None else RiskTier.UNASSESSED.value
+
+
+def intended_use_fields() -> list[str]:
+    """The intended-use questions, in the order of the risk policy's profile schema."""
+    return list(_bundle_data("config", "risk").get("profile_schema", {}))

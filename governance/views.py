@@ -132,12 +132,22 @@ class ProfileRow:
     label: str
     values: Sequence[str]
     is_list: bool
+    answered: bool = True
 
 
-def _profile_rows(intended_use: Mapping[str, Any]) -> list[ProfileRow]:
+PROFILE_LABELS = {"phi": "PHI (health data)"}
+
+
+def _profile_rows(intended_use: Mapping[str, Any], *, fields: Sequence[str]) -> list[ProfileRow]:
+    # jsonb does not keep key order: show the schema's questions in its order, then any unknown keys.
+    keys = [*fields, *sorted(key for key in intended_use if key not in fields)]
     rows = []
-    for key, value in intended_use.items():
-        label = key.replace("_", " ").capitalize()
+    for key in keys:
+        label = PROFILE_LABELS.get(key, key.replace("_", " ").capitalize())
+        if key not in intended_use:
+            rows.append(ProfileRow(label=label, values=[], is_list=False, answered=False))
+            continue
+        value = intended_use[key]
         if isinstance(value, list):
             rows.append(ProfileRow(label=label, values=[_profile_text(item) for item in value], is_list=True))
         else:
@@ -205,7 +215,9 @@ class ModelDetailView(LoginRequiredMixin, SyncBannerMixin, TemplateView):
             aliases=aliases,
             flagged_aliases=[alias for alias in aliases if alias.outside_platform],
             governance=governance,
-            profile_rows=_profile_rows(governance.intended_use) if governance else [],
+            profile_rows=_profile_rows(governance.intended_use, fields=selectors.intended_use_fields())
+            if governance and governance.intended_use
+            else [],
             raci_rows=_raci_rows(list(model.raci.all())),
             bias_threshold_tier=thresholds.tier,
             panels=panels,
