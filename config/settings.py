@@ -253,6 +253,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ApprovalStateEnum": "governance.models.ApprovalState",
+        "MirrorStateEnum": "registry_sync.models.MirrorState",
+    },
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

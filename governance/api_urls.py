@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from governance import api, api_gate
+from governance import api, api_approvals, api_gate
 
 app_name = "api"
 urlpatterns = [
@@ -16,6 +16,21 @@ urlpatterns = [
     path("models/<path:name>/", api.ModelDetailApi.as_view(), name="model-detail"),
     path("sync-runs/", api.SyncRunListApi.as_view(), name="sync-run-list"),
     path("lineage/<path:name>/<int:version>", api.LineageApi.as_view(), name="lineage"),
+    path("approvals", api_approvals.ApprovalCreateApi.as_view(), name="approval-create"),
+    path("approvals/<int:pk>", api_approvals.ApprovalDetailApi.as_view(), name="approval-detail"),
+    path("approvals/<int:pk>/submit", api_approvals.ApprovalSubmitApi.as_view(), name="approval-submit"),
+    path(
+        "approvals/<int:pk>/start-review",
+        api_approvals.ApprovalStartReviewApi.as_view(),
+        name="approval-start-review",
+    ),
+    path("approvals/<int:pk>/approve", api_approvals.ApprovalApproveApi.as_view(), name="approval-approve"),
+    path("approvals/<int:pk>/reject", api_approvals.ApprovalRejectApi.as_view(), name="approval-reject"),
+    path(
+        "approvals/<int:pk>/withdraw", api_approvals.ApprovalWithdrawApi.as_view(), name="approval-withdraw"
+    ),
+    path("approvals/<int:pk>/retire", api_approvals.ApprovalRetireApi.as_view(), name="approval-retire"),
+    path("approvals/<int:pk>/signoffs", api_approvals.ApprovalSignOffApi.as_view(), name="approval-signoff"),
     path("whoami", api_gate.WhoAmIApi.as_view(), name="whoami"),
     path("gates/evaluate", api_gate.GateEvaluateApi.as_view(), name="gate-evaluate"),
     path("gates/promote", api_gate.GatePromoteApi.as_view(), name="gate-promote"),

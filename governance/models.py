@@ -227,3 +227,64 @@ class Deployment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_version_id} @{self.alias}"
+
+
+class ApprovalState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    DEPLOYED = "deployed", "Deployed"
+    RETIRED = "retired", "Retired"
+
+
+OPEN_APPROVAL_STATES = [
+    ApprovalState.DRAFT,
+    ApprovalState.SUBMITTED,
+    ApprovalState.IN_REVIEW,
+    ApprovalState.APPROVED,
+]
+
+
+class ApprovalRequest(models.Model):
+    """A request to deploy one model version to one target, reviewed by the committee."""
+
+    model_version = models.ForeignKey(
+        "registry_sync.ModelVersion", on_delete=models.PROTECT, related_name="approval_requests"
+    )
+    target_stage = models.CharField(max_length=16, choices=TargetStage.choices)
+    state = models.CharField(max_length=16, choices=ApprovalState.choices, default=ApprovalState.DRAFT)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True, default="")
+    gate_decision = models.ForeignKey(
+        GateDecision, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "target_stage"],
+                condition=models.Q(state__in=["draft", "submitted", "in_review", "approved"]),
+                name="uniq_open_approval_request",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"approval #{self.pk} {self.model_version_id} → {self.target_stage} ({self.state})"

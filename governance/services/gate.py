@@ -20,6 +20,8 @@ from django.utils import timezone
 from governance import signing
 from governance.models import (
     ApiKey,
+    ApprovalRequest,
+    ApprovalState,
     Deployment,
     GateDecision,
     ModelGovernance,
@@ -127,6 +129,20 @@ def gate_input_build(*, model_version: ModelVersion, target: str, requested_at: 
     ):
         raci[role].append(username)
     run = model_version.run
+    approval = (
+        ApprovalRequest.objects.filter(
+            model_version=model_version, target_stage=target, submitted_by__isnull=False
+        )
+        .exclude(state=ApprovalState.WITHDRAWN)
+        .select_related("submitted_by")
+        .order_by("-created_at")
+        .first()
+    )
+    submitted_by = (
+        approval.submitted_by.get_username()
+        if approval is not None and approval.submitted_by is not None
+        else model_version.user_id or (run.user_id if run else "")
+    )
     signoffs = [
         {"role": role, "user": username, "version": model_version.version, "valid": valid}
         for role, username, valid in SignOff.objects.filter(
@@ -143,7 +159,7 @@ def gate_input_build(*, model_version: ModelVersion, target: str, requested_at: 
         "version": {
             "version": model_version.version,
             "run_id": model_version.mlflow_run_id,
-            "submitted_by": model_version.user_id or (run.user_id if run else ""),
+            "submitted_by": submitted_by,
             "bias_metrics": run.bias_metrics if run else {},
             "bias_report": None,
         },
@@ -308,6 +324,7 @@ def gate_promote(*, decision_id: uuid.UUID, caller: User, api_key: ApiKey | None
                     "via": caller_name,
                 },
             )
+            approval_request_mark_deployed(deployment=deployment, actor=caller)
             # Last, inside the transaction: if MLflow refuses, nothing above is committed.
             _set_mlflow_alias(model.name, alias, version.version)
     except IntegrityError:
@@ -349,3 +366,25 @@ def _set_mlflow_alias(model_name: str, alias: str, version: int) -> None:
         raise GateError(
             "MLFLOW_UNAVAILABLE", f"Could not set the alias in MLflow: {exc}", status=503
         ) from exc
+
+
+def approval_request_mark_deployed(*, deployment: Deployment, actor: User | str) -> ApprovalRequest | None:
+    """Called by the gate's promote inside its transaction: the approved request for that target is deployed."""
+    request = ApprovalRequest.objects.filter(
+        model_version=deployment.model_version,
+        target_stage=deployment.target_stage,
+        state=ApprovalState.APPROVED,
+    ).first()
+    if request is None:
+        return None
+    updated = ApprovalRequest.objects.filter(pk=request.pk, state=ApprovalState.APPROVED).update(
+        state=ApprovalState.DEPLOYED, updated_at=timezone.now()
+    )
+    if updated == 1:
+        audit_event_record(
+            action="approval.deployed",
+            actor=actor,
+            target=request,
+            data={"from": ApprovalState.APPROVED, "to": ApprovalState.DEPLOYED, "deployment": deployment.pk},
+        )
+    return request

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance import roles
-from governance.models import ModelGovernance, RaciAssignment, RaciRole, SignOff, SignOffRole
+from governance.models import ApprovalRequest, ModelGovernance, RaciAssignment, RaciRole, SignOff, SignOffRole
 from governance.services.audit import audit_event_record
 from governance.services.gate import GateError
 from policies.engine import risk_tier_assessment
@@ -92,8 +92,13 @@ def raci_assign(
     return assignment
 
 
-def _submitter(model_version: ModelVersion) -> str:
-    return model_version.user_id or (model_version.run.user_id if model_version.run else "")
+def _submitters(model_version: ModelVersion) -> set[str]:
+    """Who put this version forward: its MLflow registrant (or run author) and any approval submitter."""
+    registrant = model_version.user_id or (model_version.run.user_id if model_version.run else "")
+    requested = ApprovalRequest.objects.filter(
+        model_version=model_version, submitted_by__isnull=False
+    ).values_list("submitted_by__username", flat=True)
+    return {name for name in (registrant, *requested) if name}
 
 
 @transaction.atomic
@@ -116,7 +121,7 @@ def signoff_record(
         raise GateError(
             "SIGNOFF_ROLE_NOT_HELD", f"{user.get_username()} does not hold the {group} role.", status=403
         )
-    if user.get_username() == _submitter(model_version):
+    if user.get_username() in _submitters(model_version):
         raise GateError(
             "SEPARATION_OF_DUTIES", "The person who submitted this version cannot sign it off.", status=409
         )

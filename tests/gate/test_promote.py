@@ -13,6 +13,12 @@ from rest_framework.test import APIClient
 from governance import roles
 from governance.models import AuditEvent, Deployment, GateDecision
 from governance.services.apikeys import api_key_create
+from governance.services.approvals import (
+    approval_request_approve,
+    approval_request_create,
+    approval_request_start_review,
+    approval_request_submit,
+)
 from governance.services.audit import audit_chain_verify
 from governance.services.gate import GateError
 from governance.services.records import intended_use_set, raci_assign, signoff_record
@@ -61,6 +67,14 @@ def test_promote_sets_the_alias_only_for_an_allowing_decision(mlflow: MlflowClie
         user=owner,
     )
 
+    # The committee's path: request → review → approve (the gate must allow), then CI promotes.
+    version_1 = ModelVersion.objects.get(registered_model=model, version=v1)
+    submitter = person("sam", roles.MODEL_OWNER)
+    request = approval_request_create(model_version=version_1, target="production", actor=submitter)
+    approval_request_submit(request=request, actor=submitter)
+    approval_request_start_review(request=request, actor=person("val", roles.VALIDATOR))
+    approval_request_approve(request=request, actor=person("cleo", roles.COMMITTEE_MEMBER))
+
     allowed = ci.post(
         "/api/v1/gates/evaluate",
         {"model": "churn-scorer", "version": v1, "target": "production"},
@@ -73,6 +87,10 @@ def test_promote_sets_the_alias_only_for_an_allowing_decision(mlflow: MlflowClie
     assert mlflow.get_model_version_by_alias("churn-scorer", "champion").version == str(v1)
     alias = ModelAlias.objects.get(registered_model=model, alias="champion")
     assert alias.model_version.version == v1 and alias.outside_platform is False
+
+    request.refresh_from_db()
+    assert request.state == "deployed"
+    assert AuditEvent.objects.filter(action="approval.deployed", object_id=str(request.pk)).exists()
 
     again = ci.post("/api/v1/gates/promote", {"decision_id": allowed["decision_id"]}, format="json")
     assert again.status_code == 409 and again.json()["error"]["code"] == "ALREADY_PROMOTED"
