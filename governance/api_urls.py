@@ -2,10 +2,15 @@
 
 from django.urls import path
 
-from governance import api, api_approvals, api_gate
+from governance import api, api_approvals, api_evidence, api_gate
 
 app_name = "api"
 urlpatterns = [
+    path(
+        "models/<path:name>/versions/<int:version>/evidence",
+        api_evidence.EvidenceListCreateApi.as_view(),
+        name="evidence",
+    ),
     path("models/", api.ModelListApi.as_view(), name="model-list"),
     # The version route comes first: model names may contain "/", so <path:name> would swallow it.
     path(
@@ -15,7 +20,20 @@ urlpatterns = [
     ),
     path("models/<path:name>/", api.ModelDetailApi.as_view(), name="model-detail"),
     path("sync-runs/", api.SyncRunListApi.as_view(), name="sync-run-list"),
+    path(
+        "lineage/<path:name>/<int:version>/bundle.zip",
+        api_evidence.EvidenceBundleApi.as_view(),
+        name="evidence-bundle",
+    ),
     path("lineage/<path:name>/<int:version>", api.LineageApi.as_view(), name="lineage"),
+    path("approvals/<int:pk>/comments", api_evidence.ApprovalCommentApi.as_view(), name="approval-comment"),
+    path("risk/<path:name>/intended-use", api_evidence.IntendedUseApi.as_view(), name="intended-use"),
+    path(
+        "risk/<path:name>/override/approve",
+        api_evidence.TierOverrideApproveApi.as_view(),
+        name="tier-override-approve",
+    ),
+    path("risk/<path:name>/override", api_evidence.TierOverrideApi.as_view(), name="tier-override"),
     path("approvals", api_approvals.ApprovalCreateApi.as_view(), name="approval-create"),
     path("approvals/<int:pk>", api_approvals.ApprovalDetailApi.as_view(), name="approval-detail"),
     path("approvals/<int:pk>/submit", api_approvals.ApprovalSubmitApi.as_view(), name="approval-submit"),

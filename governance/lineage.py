@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from governance.models import AuditEvent, Deployment, GateDecision, SignOff
+from governance.models import ApprovalRequest, AuditEvent, Deployment, EvidenceDocument, GateDecision, SignOff
 from registry_sync.models import ModelAlias, ModelVersion
 
 
@@ -135,10 +135,46 @@ def model_version_lineage(*, model_version: ModelVersion) -> dict[str, Any]:
         )
         edges.append(_edge(alias_id, version_id, "points_to"))
 
+    for document in EvidenceDocument.objects.filter(model_version=model_version).order_by("uploaded_at"):
+        document_id = f"evidence:{document.pk}"
+        nodes.append(
+            _node(
+                "evidence",
+                str(document.pk),
+                f"{document.get_kind_display()}: {document.filename}",
+                document_kind=document.kind,
+                filename=document.filename,
+                sha256=document.sha256,
+                size=document.size,
+                uploaded_at=document.uploaded_at.isoformat(),
+            )
+        )
+        edges.append(_edge(document_id, version_id, "documents"))
+
+    for request in ApprovalRequest.objects.filter(model_version=model_version).order_by("created_at"):
+        request_id = f"approval_request:{request.pk}"
+        nodes.append(
+            _node(
+                "approval_request",
+                str(request.pk),
+                f"approval → {request.target_stage}: {request.state}",
+                target=request.target_stage,
+                state=request.state,
+                created_at=request.created_at.isoformat(),
+            )
+        )
+        edges.append(_edge(request_id, version_id, "requests_deployment_of"))
+        if request.gate_decision_id:
+            edges.append(_edge(f"gate_decision:{request.gate_decision_id}", request_id, "justified"))
+
     ids_by_type = {
         "governance.gatedecision": [str(d.pk) for d in decisions],
         "governance.signoff": [n["id"].split(":", 1)[1] for n in nodes if n["kind"] == "signoff"],
         "governance.deployment": [n["id"].split(":", 1)[1] for n in nodes if n["kind"] == "deployment"],
+        "governance.evidencedocument": [n["id"].split(":", 1)[1] for n in nodes if n["kind"] == "evidence"],
+        "governance.approvalrequest": [
+            n["id"].split(":", 1)[1] for n in nodes if n["kind"] == "approval_request"
+        ],
     }
     scope = Q(pk__in=[])
     for object_type, object_ids in ids_by_type.items():
@@ -146,7 +182,17 @@ def model_version_lineage(*, model_version: ModelVersion) -> dict[str, Any]:
     audit = list(
         AuditEvent.objects.filter(scope)
         .order_by("sequence")
-        .values("sequence", "action", "actor", "object_type", "object_id", "occurred_at", "prev_hash", "hash")
+        .values(
+            "sequence",
+            "occurred_at",
+            "actor",
+            "action",
+            "object_type",
+            "object_id",
+            "data",
+            "prev_hash",
+            "hash",
+        )
     )
     return {
         "model": model.name,

@@ -72,10 +72,30 @@ class ModelGovernance(models.Model):
     risk_assessed_at = models.DateTimeField(null=True, blank=True)
     risk_bundle_digest = models.CharField(max_length=64, blank=True, default="")
     committee_quorum = models.PositiveSmallIntegerField(default=2)
+    override_tier = models.CharField(max_length=16, choices=RiskTier.choices, blank=True, default="")
+    override_justification = models.TextField(blank=True, default="")
+    override_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    override_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    override_approved_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"governance of {self.registered_model_id}"
+
+    @property
+    def override_pending(self) -> bool:
+        return bool(self.override_tier) and self.override_approved_by_id is None
+
+    @property
+    def effective_tier(self) -> str:
+        """The tier the gate applies: an approved manual override wins over the computed tier."""
+        if self.override_tier and self.override_approved_by_id is not None:
+            return self.override_tier
+        return self.risk_tier
 
 
 class RaciRole(models.TextChoices):
@@ -288,3 +308,46 @@ class ApprovalRequest(models.Model):
 
     def __str__(self) -> str:
         return f"approval #{self.pk} {self.model_version_id} → {self.target_stage} ({self.state})"
+
+
+class EvidenceKind(models.TextChoices):
+    VALIDATION_REPORT = "validation_report", "Validation report"
+    MODEL_CARD = "model_card", "Model card"
+    COMPLIANCE_MEMO = "compliance_memo", "Compliance memo"
+    BIAS_REPORT = "bias_report", "Bias report"
+    OTHER = "other", "Other"
+
+
+class EvidenceDocument(models.Model):
+    """An uploaded document reviewers rely on; identified by its SHA-256, which sign-offs cite."""
+
+    model_version = models.ForeignKey(
+        "registry_sync.ModelVersion", on_delete=models.PROTECT, related_name="evidence_documents"
+    )
+    kind = models.CharField(max_length=32, choices=EvidenceKind.choices)
+    file = models.FileField(upload_to="evidence/%Y/%m/")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.filename} ({self.sha256[:12]})"
+
+
+class Comment(models.Model):
+    approval_request = models.ForeignKey(ApprovalRequest, on_delete=models.PROTECT, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"comment by {self.author_id} on #{self.approval_request_id}"

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from governance import roles
 from governance.models import ApprovalRequest, ApprovalState
+from governance.notifications import notify_transition
 from governance.services.audit import audit_event_record
 from governance.services.gate import GateError, gate_evaluate
 from registry_sync.models import MirrorState, ModelVersion
@@ -51,6 +52,7 @@ def _transition(
         )
     previous = request.state
     request.refresh_from_db()
+    transaction.on_commit(lambda: notify_transition(approval_request_id=request.pk))
     audit_event_record(
         action=f"approval.{action}",
         actor=actor,

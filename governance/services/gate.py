@@ -23,6 +23,8 @@ from governance.models import (
     ApprovalRequest,
     ApprovalState,
     Deployment,
+    EvidenceDocument,
+    EvidenceKind,
     GateDecision,
     ModelGovernance,
     RaciAssignment,
@@ -153,7 +155,7 @@ def gate_input_build(*, model_version: ModelVersion, target: str, requested_at: 
         "request": {"target_stage": target, "requested_at": requested_at},
         "model": {
             "name": model.name,
-            "risk_tier": governance.risk_tier if governance else RiskTier.UNASSESSED.value,
+            "risk_tier": governance.effective_tier if governance else RiskTier.UNASSESSED.value,
             "raci": {role: sorted(users) for role, users in raci.items()},
         },
         "version": {
@@ -161,11 +163,23 @@ def gate_input_build(*, model_version: ModelVersion, target: str, requested_at: 
             "run_id": model_version.mlflow_run_id,
             "submitted_by": submitted_by,
             "bias_metrics": run.bias_metrics if run else {},
-            "bias_report": None,
+            "bias_report": _bias_report(model_version),
         },
         "signoffs": sorted(signoffs, key=lambda s: (s["role"], s["user"])),
         "committee": {"quorum": governance.committee_quorum if governance else 2},
     }
+
+
+def _bias_report(model_version: ModelVersion) -> dict[str, str] | None:
+    """An uploaded bias report counts as bias evidence for the policy (identified by its digest)."""
+    document = (
+        EvidenceDocument.objects.filter(model_version=model_version, kind=EvidenceKind.BIAS_REPORT)
+        .order_by("-uploaded_at")
+        .first()
+    )
+    if document is None:
+        return None
+    return {"uri": f"mlgov:evidence/{document.pk}", "sha256": document.sha256, "filename": document.filename}
 
 
 def _platform_denials(model_version: ModelVersion, mirror_current: bool) -> list[dict[str, str]]:

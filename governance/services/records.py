@@ -10,7 +10,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance import roles
-from governance.models import ApprovalRequest, ModelGovernance, RaciAssignment, RaciRole, SignOff, SignOffRole
+from governance.models import (
+    ApprovalRequest,
+    ApprovalState,
+    ModelGovernance,
+    RaciAssignment,
+    RaciRole,
+    RiskTier,
+    SignOff,
+    SignOffRole,
+)
 from governance.services.audit import audit_event_record
 from governance.services.gate import GateError
 from policies.engine import risk_tier_assessment
@@ -53,6 +62,7 @@ def intended_use_set(
         pk=model_governance_for(registered_model=registered_model).pk
     )
     before = {"risk_tier": governance.risk_tier, "intended_use": governance.intended_use}
+    effective_before = governance.effective_tier
     governance.intended_use = profile
     governance.risk_tier = assessment.tier
     governance.risk_reasons = list(assessment.reasons)
@@ -69,6 +79,12 @@ def intended_use_set(
             "reasons": [r.get("code") for r in assessment.reasons],
             "bundle_digest": assessment.policy.bundle_digest,
         },
+    )
+    _reopen_approvals_on_tier_change(
+        registered_model=registered_model,
+        before=effective_before,
+        after=governance.effective_tier,
+        actor=actor,
     )
     return governance
 
@@ -161,3 +177,99 @@ def signoff_record(
         },
     )
     return signoff
+
+
+def _reopen_approvals_on_tier_change(
+    *, registered_model: RegisteredModel, before: str, after: str, actor: User | str
+) -> None:
+    """A tier change changes the sign-offs required: approved-but-not-deployed requests go back to review."""
+    if before == after:
+        return
+    reopened = ApprovalRequest.objects.filter(
+        model_version__registered_model=registered_model, state=ApprovalState.APPROVED
+    )
+    for request in reopened:
+        updated = ApprovalRequest.objects.filter(pk=request.pk, state=ApprovalState.APPROVED).update(
+            state=ApprovalState.IN_REVIEW, decided_by=None, decided_at=None, gate_decision=None
+        )
+        if updated == 1:
+            audit_event_record(
+                action="approval.reopened",
+                actor=actor,
+                target=request,
+                data={
+                    "from": ApprovalState.APPROVED,
+                    "to": ApprovalState.IN_REVIEW,
+                    "tier_before": before,
+                    "tier_after": after,
+                },
+            )
+
+
+OVERRIDE_APPROVER_ROLES = {roles.COMPLIANCE_OFFICER, roles.COMMITTEE_MEMBER, roles.ADMIN}
+
+
+@transaction.atomic
+def risk_tier_override_request(
+    *, registered_model: RegisteredModel, tier: str, justification: str, actor: User
+) -> ModelGovernance:
+    """Propose a manual tier; it takes effect only once a second person approves it."""
+    if tier not in RiskTier.values or tier == RiskTier.UNASSESSED:
+        raise GateError(
+            "TIER_INVALID", "The override must be minimal, limited, high or unacceptable.", status=400
+        )
+    if len(justification.strip()) < 20:
+        raise GateError(
+            "JUSTIFICATION_REQUIRED", "Explain the override in at least 20 characters.", status=400
+        )
+    governance = ModelGovernance.objects.select_for_update().get(
+        pk=model_governance_for(registered_model=registered_model).pk
+    )
+    governance.override_tier = tier
+    governance.override_justification = justification.strip()
+    governance.override_requested_by = actor
+    governance.override_approved_by = None
+    governance.override_approved_at = None
+    governance.save()
+    audit_event_record(
+        action="governance.tier_override_requested",
+        actor=actor,
+        target=registered_model,
+        data={
+            "computed_tier": governance.risk_tier,
+            "override_tier": tier,
+            "justification": governance.override_justification,
+        },
+    )
+    return governance
+
+
+@transaction.atomic
+def risk_tier_override_approve(*, registered_model: RegisteredModel, actor: User) -> ModelGovernance:
+    governance = ModelGovernance.objects.select_for_update().filter(registered_model=registered_model).first()
+    if governance is None or not governance.override_pending:
+        raise GateError("NO_PENDING_OVERRIDE", "There is no tier override waiting for approval.", status=409)
+    if governance.override_requested_by_id == actor.pk:
+        raise GateError("SEPARATION_OF_DUTIES", "A second person must approve the override.", status=409)
+    if not actor.is_superuser and not actor.groups.filter(name__in=OVERRIDE_APPROVER_ROLES).exists():
+        raise GateError(
+            "ROLE_REQUIRED", "Only compliance, the committee or an admin approve overrides.", status=403
+        )
+    before = governance.effective_tier
+    governance.override_approved_by = actor
+    governance.override_approved_at = timezone.now()
+    governance.save()
+    audit_event_record(
+        action="governance.tier_override_approved",
+        actor=actor,
+        target=registered_model,
+        data={
+            "before": before,
+            "after": governance.effective_tier,
+            "justification": governance.override_justification,
+        },
+    )
+    _reopen_approvals_on_tier_change(
+        registered_model=registered_model, before=before, after=governance.effective_tier, actor=actor
+    )
+    return governance
