@@ -9,11 +9,13 @@ from config import health
 
 urlpatterns = [
     path("", include("governance.urls")),
+    path("assessments/", include("assessments.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("governance.api_urls")),
     path("api/v1/registry/", include("registry_sync.urls")),
+    path("api/v1/assessments/", include("assessments.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", health.liveness, name="healthz"),

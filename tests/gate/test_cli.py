@@ -285,6 +285,7 @@ def test_promote_sets_the_mlflow_alias(
     owner.groups.add(Group.objects.get(name=roles.MODEL_OWNER))
     version = ModelVersion.objects.get(registered_model=model, version=number)
     signoff_record(model_version=version, target="production", role="owner", user=owner)
+    capsys.readouterr()  # MLflow's client prints run links to stdout
 
     assert cli.main(gate_args(version, "--promote")) == 0, capsys.readouterr().err
     out = capsys.readouterr().out

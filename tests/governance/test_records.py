@@ -109,7 +109,7 @@ def test_an_uploaded_bias_report_counts_as_bias_evidence() -> None:
     assert after.input_document["version"]["bias_report"]["sha256"] == EvidenceDocument.objects.get().sha256
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the role groups from migrations
 def test_notifications_are_sent_after_commit() -> None:
     version = ModelVersionFactory.create(run=RunFactory.create(user_id="ds"))
     owner = member("olivia", roles.MODEL_OWNER, email="olivia@example.org")
