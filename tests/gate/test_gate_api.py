@@ -295,6 +295,11 @@ def test_whoami_reports_the_credential_and_responses_carry_server_timing(ci_key:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {ci_key}")
     response = client.get("/api/v1/whoami")
-    assert response.json() == {"username": "ci-bot", "via": "api_key", "scopes": ["evaluate", "promote"], "roles": []}
+    assert response.json() == {
+        "username": "ci-bot",
+        "via": "api_key",
+        "scopes": ["evaluate", "promote"],
+        "roles": [],
+    }
     assert response["Server-Timing"].startswith("app;dur=")
     assert APIClient().get("/api/v1/whoami").status_code == 401  # Bearer challenge
