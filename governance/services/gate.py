@@ -4,6 +4,7 @@ fail-closed, store and sign the decision; and promotion, the only path that move
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import timedelta
 from functools import lru_cache
@@ -17,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.observability import record_gate_decision
 from governance import signing
 from governance.models import (
     ApiKey,
@@ -201,6 +203,7 @@ def gate_evaluate(
     *, model_name: str, version: int, target: str, caller: User, api_key: ApiKey | None = None
 ) -> GateDecision:
     """Evaluate the deployment gate for one version and target; the decision is stored, signed and audited."""
+    started = time.perf_counter()
     model_version, mirror_current = _fresh_version(model_name=model_name, version=version)
     evaluated_at = timezone.now()
     document = gate_input_build(
@@ -274,6 +277,16 @@ def gate_evaluate(
                 "via": caller_name,
             },
         )
+    codes = sorted({r["code"] for r in reasons})
+    record_gate_decision(
+        allow=allow,
+        target=target,
+        codes=codes,
+        seconds=time.perf_counter() - started,
+        policy_seconds=outcome.policy.latency_ms / 1000,
+        engine=outcome.policy.engine,
+    )
+    # One line per decision, with its fields as JSON keys when LOG_FORMAT=json (ready for shipping).
     logger.info(
         "gate decision %s %s v%s -> %s: %s %s",
         decision.id,
@@ -281,7 +294,20 @@ def gate_evaluate(
         signed["version"],
         target,
         "allow" if allow else "deny",
-        ",".join(sorted({r["code"] for r in reasons})),
+        ",".join(codes),
+        extra={
+            "event": "gate.decision",
+            "decision_id": str(decision.id),
+            "model": signed["model"],
+            "version": signed["version"],
+            "target": target,
+            "allow": allow,
+            "reason_codes": codes,
+            "risk_tier": outcome.risk_tier,
+            "engine": outcome.policy.engine,
+            "policy_latency_ms": round(outcome.policy.latency_ms, 3),
+            "caller": caller_name,
+        },
     )
     return decision
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from config.observability import SYNC_CHANGES, SYNC_RUNS
 from governance.selectors import alias_explained_by_deployment, protected_aliases
 from governance.services.audit import SYSTEM_SYNC_ACTOR, audit_event_record
 from registry_sync.mlflow_adapter import (
@@ -498,6 +499,8 @@ def _finish(sync_run: SyncRun, *, cursors: dict[str, int] | None = None) -> Sync
     sync_run.status = SyncStatus.SUCCEEDED
     sync_run.finished_at = timezone.now()
     sync_run.save()
+    SYNC_RUNS.labels(kind=sync_run.kind, status=SyncStatus.SUCCEEDED).inc()
+    SYNC_CHANGES.labels(kind=sync_run.kind).inc(sync_run.changes)
     audit_event_record(
         action="registry.sync_completed",
         actor=SYSTEM_SYNC_ACTOR,
@@ -511,6 +514,7 @@ def _fail(sync_run: SyncRun, exc: BaseException) -> None:
     sync_run.status = SyncStatus.FAILED
     sync_run.finished_at = timezone.now()
     sync_run.error = f"{type(exc).__name__}: {exc}"[:4000]
+    SYNC_RUNS.labels(kind=sync_run.kind, status=SyncStatus.FAILED).inc()
     with transaction.atomic():
         sync_run.save()
         audit_event_record(
