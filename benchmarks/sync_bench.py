@@ -9,7 +9,7 @@ params, metrics and a dataset input), creates a fresh PostgreSQL database, and i
 
 * floor: the least MLflow reading that fetches the same data (list experiments, page every version with
   max_results=1000, fetch the distinct runs with `attributes.run_id IN (...)` batches), median of 3;
-* full sync into an empty database (once);
+* full sync into an empty database, median of 3 (alternating with the floor, mirror emptied each time);
 * a no-change incremental sync right after it, median of 3.
 
 The ratios full_sync / floor (goal <= 2.0) and noop_incremental / full_sync (goal <= 0.05) are printed
@@ -274,8 +274,9 @@ def floor_read(url: str, *, page_size: int, run_batch: int) -> FloorResult:
 
 
 class QueryCounter:
-    """CaptureQueriesContext (for the statement breakdown) plus an execute wrapper (an exact count even
-    past Django's 9,000-entry query log)."""
+    """Counts queries as Django's CaptureQueriesContext does (every entry of the query log, transaction
+    markers BEGIN/COMMIT included, as assertNumQueries counts them), with an execute wrapper as a floor
+    in case a pathological pass overflows Django's 9,000-entry query log."""
 
     def __init__(self) -> None:
         from django.db import connection
@@ -283,14 +284,20 @@ class QueryCounter:
 
         self.connection = connection
         self.capture = CaptureQueriesContext(connection)
-        self.count = 0
+        self.statements = 0  # cursor executions only (no BEGIN/COMMIT)
         self._stack = contextlib.ExitStack()
 
     def _wrapper(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        self.count += 1
+        self.statements += 1
         return execute(sql, params, many, context)
 
+    @property
+    def count(self) -> int:
+        logged = len(self.connection.queries_log) - self.capture.initial_queries
+        return max(logged, self.statements)
+
     def __enter__(self) -> QueryCounter:
+        self.connection.queries_log.clear()  # keep the log far from its 9,000-entry limit
         self._stack.enter_context(self.capture)
         self._stack.enter_context(self.connection.execute_wrapper(self._wrapper))
         return self
@@ -406,35 +413,41 @@ class SizeResult:
     noop: SyncMeasure
     floor: FloorResult | None = None
     floor_runs: list[float] = field(default_factory=list)
+    full_runs: list[float] = field(default_factory=list)
     noop_runs: list[float] = field(default_factory=list)
 
 
-def measure_size(url: str, versions: int, *, repeat: int, with_floor: bool) -> SizeResult:
+def measure_size(url: str, versions: int, *, repeat: int, full_repeat: int, with_floor: bool) -> SizeResult:
+    """Floor and full sync alternate (so both see the same machine load), each full sync into an emptied
+    mirror; then the no-change incremental passes on top of the last full sync. Medians are reported."""
     floors: list[FloorResult] = []
-    if with_floor:
-        for i in range(repeat):
+    fulls: list[SyncMeasure] = []
+    for i in range(max(repeat if with_floor else 0, full_repeat)):
+        if with_floor and i < repeat:
             floors.append(floor_read(url, page_size=PAGE_SIZE, run_batch=RUN_BATCH))
             log(f"  floor #{i + 1}: {floors[-1].seconds:.3f}s ({floors[-1].requests} requests)")
-    empty_mirror()
-    full = measure_sync("full", url)
-    log(f"  full sync: {full.seconds:.3f}s, {full.queries} queries, {full.pages} pages")
-    if full.versions_seen != versions:
-        raise SystemExit(f"full sync saw {full.versions_seen} versions, expected {versions}")
+            if floors[-1].versions != versions:
+                raise SystemExit(f"floor read {floors[-1].versions} versions, expected {versions}")
+        if i < full_repeat:
+            empty_mirror()
+            fulls.append(measure_sync("full", url))
+            full = fulls[-1]
+            log(f"  full sync #{i + 1}: {full.seconds:.3f}s, {full.queries} queries, {full.pages} pages")
+            if full.versions_seen != versions:
+                raise SystemExit(f"full sync saw {full.versions_seen} versions, expected {versions}")
     noops = []
     for i in range(repeat):
         noops.append(measure_sync("incremental", url))
         log(f"  noop incremental #{i + 1}: {noops[-1].seconds:.4f}s, {noops[-1].queries} queries")
     if any(n.changes for n in noops):
         raise SystemExit("the no-change incremental sync reported changes")
-    floor = median_by_seconds(floors) if floors else None
-    if floor is not None and floor.versions != versions:
-        raise SystemExit(f"floor read {floor.versions} versions, expected {versions}")
     return SizeResult(
         versions=versions,
-        full=full,
+        full=median_by_seconds(fulls),
         noop=median_by_seconds(noops),
-        floor=floor,
+        floor=median_by_seconds(floors) if floors else None,
         floor_runs=[f.seconds for f in floors],
+        full_runs=[f.seconds for f in fulls],
         noop_runs=[n.seconds for n in noops],
     )
 
@@ -485,7 +498,7 @@ def report(large: SizeResult, small: SizeResult | None, populate: dict[str, floa
             f"{floor.seconds:.3f}s  ({floor.requests} requests: {floor_phases})",
         ),
         (
-            "full sync into an empty DB",
+            f"full sync into an empty DB, median of {len(large.full_runs)}",
             f"{full.seconds:.3f}s  (MLflow {full.mlflow_seconds:.2f}s: {sync_calls}; "
             f"rest {full.seconds - full.mlflow_seconds:.2f}s)",
         ),
@@ -494,6 +507,12 @@ def report(large: SizeResult, small: SizeResult | None, populate: dict[str, floa
             f"{noop.seconds:.4f}s  ({noop.mlflow_requests} MLflow requests {noop.mlflow_seconds:.4f}s)",
         ),
         ("full_sync / floor", fmt_ratio(full_over_floor, GOAL_FULL_OVER_FLOOR)),
+        (
+            "  same ratio, per alternating pair",
+            ", ".join(f"{a / b:.2f}" for a, b in zip(large.full_runs, large.floor_runs, strict=False))
+            + f"  (non-MLflow part of the full sync alone: {(full.seconds - full.mlflow_seconds) / floor.seconds:.2f}"
+            " x floor)",
+        ),
         ("noop_incremental / full_sync", fmt_ratio(noop_over_full, GOAL_NOOP_OVER_FULL)),
     ]
     sizes = [s for s in (small, large) if s is not None]
@@ -529,6 +548,7 @@ def report(large: SizeResult, small: SizeResult | None, populate: dict[str, floa
         "full_over_floor": full_over_floor,
         "noop_over_full": noop_over_full,
         "full_over_floor_pass": full_over_floor <= GOAL_FULL_OVER_FLOOR,
+        "full_over_floor_pairs": [a / b for a, b in zip(large.full_runs, large.floor_runs, strict=False)],
         "noop_over_full_pass": noop_over_full <= GOAL_NOOP_OVER_FULL,
         "full_queries_per_version_page": page_queries,
         "full_queries_per_version_page_constant": constant,
@@ -558,15 +578,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="database to (re)create and drop; its contents are destroyed",
     )
     parser.add_argument("--threads", type=int, default=8, help="populate concurrency (default 8)")
-    parser.add_argument("--repeat", type=int, default=3, help="repetitions of the cheap phases (median)")
+    parser.add_argument("--repeat", type=int, default=3, help="floor and noop repetitions (median)")
+    parser.add_argument(
+        "--full-repeat", type=int, default=3, help="full syncs, each into an emptied mirror (median)"
+    )
     parser.add_argument("--no-half", action="store_true", help="skip the N/2 query-count pass")
     parser.add_argument("--profile", action="store_true", help="also profile a full sync with cProfile")
     parser.add_argument("--profile-top", type=int, default=35, help="rows of the cProfile report")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
     parser.add_argument("--check", action="store_true", help="exit with status 1 when a goal is missed")
     args = parser.parse_args(argv)
-    if args.versions < 2 or args.models < 1 or args.threads < 1 or args.repeat < 1:
-        parser.error("--versions >= 2, --models >= 1, --threads >= 1, --repeat >= 1")
+    if min(args.models, args.threads, args.repeat, args.full_repeat) < 1 or args.versions < 2:
+        parser.error("--versions must be >= 2; --models, --threads and the repeats >= 1")
     return args
 
 
@@ -603,9 +626,7 @@ def run(args: argparse.Namespace, workdir: Path, stamp: str) -> int:
     log(f"starting MLflow {mlflow.__version__} in {workdir}")
     # MLflow 3's background job runner (huey consumers) costs several times the request latency on a
     # small machine and is not needed here.
-    server = start_mlflow_server(
-        workdir=workdir / "mlflow", extra_env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    )
+    server = start_mlflow_server(workdir=workdir / "mlflow")
     try:
         populator = Populator(server.url, [f"bench-model-{i:03d}" for i in range(args.models)], args.threads)
         populator.prepare()
@@ -616,12 +637,14 @@ def run(args: argparse.Namespace, workdir: Path, stamp: str) -> int:
             log(f"populating {half} versions over {args.models} models ({args.threads} threads)")
             populate["first_half"] = populator.add(half)
             log(f"  populated in {populate['first_half']:.1f}s; measuring SQL at N/2={half}")
-            small = measure_size(server.url, half, repeat=1, with_floor=False)
+            small = measure_size(server.url, half, repeat=1, full_repeat=1, with_floor=False)
         rest = args.versions - populator.created
         log(f"populating {rest} versions")
         populate["rest"] = populator.add(rest)
         log(f"  populated in {populate['rest']:.1f}s; measuring at N={args.versions}")
-        large = measure_size(server.url, args.versions, repeat=args.repeat, with_floor=True)
+        large = measure_size(
+            server.url, args.versions, repeat=args.repeat, full_repeat=args.full_repeat, with_floor=True
+        )
         ratios = report(large, small, populate)
         profile_text = ""
         if args.profile:
@@ -637,6 +660,7 @@ def run(args: argparse.Namespace, workdir: Path, stamp: str) -> int:
                 "models": args.models,
                 "threads": args.threads,
                 "repeat": args.repeat,
+                "full_repeat": args.full_repeat,
                 "page_size": PAGE_SIZE,
                 "run_batch": RUN_BATCH,
                 "database_vendor": connection.vendor,
@@ -655,7 +679,7 @@ def run(args: argparse.Namespace, workdir: Path, stamp: str) -> int:
             "half": size_json(small) if small is not None else None,
             "median_seconds": {
                 "floor": statistics.median(large.floor_runs),
-                "full_sync": large.full.seconds,
+                "full_sync": statistics.median(large.full_runs),
                 "noop_incremental": statistics.median(large.noop_runs),
             },
         }

@@ -495,6 +495,7 @@ def _cursor(key: str) -> SyncCursor:
 @transaction.atomic
 def _finish(sync_run: SyncRun, *, cursors: dict[str, int] | None = None) -> SyncRun:
     for key, watermark in (cursors or {}).items():
+        _cursor(key)  # a first full pass creates the cursors the incremental passes then start from
         SyncCursor.objects.filter(key=key, watermark_ms__lt=watermark).update(watermark_ms=watermark)
     sync_run.status = SyncStatus.SUCCEEDED
     sync_run.finished_at = timezone.now()

@@ -15,6 +15,7 @@ from registry_sync.models import (
     ModelVersion,
     RegisteredModel,
     Run,
+    SyncCursor,
     SyncRun,
     SyncStatus,
 )
@@ -141,6 +142,9 @@ def test_full_sync_picks_up_metrics_logged_after_registration(mlflow: MlflowClie
     exp = experiment_id(mlflow)
     number = make_version(mlflow, model="late-bias", experiment=exp, metrics={"auc": 0.7})
     services.sync_full()
+    # A full pass sets both watermarks, so the next incremental pass starts from them.
+    marks = dict(SyncCursor.objects.values_list("key", "watermark_ms"))
+    assert marks[services.sync.MODELS_CURSOR] > 0 and marks[services.sync.VERSIONS_CURSOR] > 0
     run_id = mlflow.get_model_version("late-bias", str(number)).run_id
     assert run_id is not None
     mlflow.log_metric(run_id, "bias.equal_opportunity_difference", 0.31)
