@@ -95,7 +95,7 @@ def gate_public_key() -> dict[str, str]:
 
 def _find_version(model_name: str, version: int) -> ModelVersion | None:
     return (
-        ModelVersion.objects.select_related("registered_model", "run")
+        ModelVersion.objects.select_related("registered_model__governance", "run")
         .filter(registered_model__name=model_name, version=version)
         .first()
     )
@@ -126,7 +126,10 @@ def _fresh_version(*, model_name: str, version: int) -> tuple[ModelVersion, bool
 def gate_input_build(*, model_version: ModelVersion, target: str, requested_at: str) -> dict[str, Any]:
     """The policy input document, entirely from the inventory and governance records."""
     model = model_version.registered_model
-    governance = ModelGovernance.objects.filter(registered_model=model).first()
+    try:
+        governance: ModelGovernance | None = model.governance  # joined by _find_version
+    except ModelGovernance.DoesNotExist:
+        governance = None
     raci: dict[str, list[str]] = {"responsible": [], "accountable": [], "consulted": [], "informed": []}
     for role, username in RaciAssignment.objects.filter(registered_model=model).values_list(
         "role", "user__username"
