@@ -16,7 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApiError
+from governance import roles
 from governance.api_approvals import _approval, _run
+from governance.authentication import ScopedPermission
 from governance.evidence_bundle import evidence_bundle_build
 from governance.models import EvidenceDocument, EvidenceKind, ModelGovernance, RiskTier
 from governance.services.evidence import comment_add, evidence_upload
@@ -60,8 +62,27 @@ class EvidenceOutputSerializer(serializers.Serializer):
     uploaded_at = serializers.DateTimeField()
 
 
+class CanContribute(ScopedPermission):
+    """Uploading evidence and commenting: any governance role except the read-only viewer."""
+
+    scope = "contribute"  # no API key carries it: contributions come from people
+    roles = {
+        roles.MODEL_OWNER,
+        roles.VALIDATOR,
+        roles.COMPLIANCE_OFFICER,
+        roles.COMMITTEE_MEMBER,
+        roles.ADMIN,
+    }
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return bool(request.user and request.user.is_authenticated)
+        return super().has_permission(request, view)
+
+
 class EvidenceListCreateApi(APIView):
     parser_classes = [MultiPartParser]
+    permission_classes = [CanContribute]
 
     @extend_schema_serializer(component_name="EvidenceUploadRequest")
     class InputSerializer(serializers.Serializer):
@@ -101,6 +122,8 @@ class EvidenceListCreateApi(APIView):
 
 
 class ApprovalCommentApi(APIView):
+    permission_classes = [CanContribute]
+
     @extend_schema_serializer(component_name="CommentRequest")
     class InputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=10000)
