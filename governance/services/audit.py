@@ -46,7 +46,8 @@ def audit_event_digest(
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
-@transaction.atomic
+# No savepoint: the event belongs to the caller's transaction, and if it fails the whole change must fail.
+@transaction.atomic(savepoint=False)
 def audit_event_record(
     *,
     action: str,
