@@ -34,6 +34,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/app \
     MLGOV_ENV=production
 
+# WeasyPrint needs Pango and fonts; Plotly's chart export (kaleido) drives Chromium.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 \
+        libharfbuzz0b \
+    && rm -rf /var/lib/apt/lists/*
+
 # A fixed, unprivileged uid/gid so that volume permissions are predictable.
 RUN groupadd --system --gid 10001 mlgov \
     && useradd --system --uid 10001 --gid mlgov --home-dir /app --no-create-home \

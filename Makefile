@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install services lint test demo bench up down clean
+.PHONY: help install system-packages services lint test demo bench up down clean
 
 help:
 	@echo "make demo   set everything up and run the demo at http://127.0.0.1:8000"
@@ -22,7 +22,10 @@ $(STAMP): requirements/dev.lock pyproject.toml
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) system-packages
+
+system-packages:
+	@scripts/ensure_system_packages.sh
 
 services:
 	@scripts/ensure_services.sh
@@ -47,6 +50,8 @@ demo: install
 
 bench: install services
 	$(BIN)/python benchmarks/sync_bench.py
+	$(BIN)/python benchmarks/gate_bench.py
+	$(BIN)/python benchmarks/report_bench.py
 
 up:
 	docker compose up -d --build

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -187,6 +188,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry_sync.tasks.sync_registry_full",
         "schedule": SYNC_FULL_INTERVAL_SECONDS,
     },
+    # The previous month's executive report, on the 1st at 03:00 UTC.
+    "reports-monthly": {
+        "task": "reports.tasks.monthly_report_generate",
+        "schedule": crontab(minute=0, hour=3, day_of_month=1),
+    },
 }
 
 # MLflow registry mirror.
@@ -219,6 +225,11 @@ PROMOTION_ALIASES = {
     "production": env_str("GATE_PRODUCTION_ALIAS", "champion"),
     "staging": env_str("GATE_STAGING_ALIAS", "challenger"),
 }
+
+# Reports.
+REPORTS_ALERTMANAGER_TOKEN = env_str("REPORTS_ALERTMANAGER_TOKEN", "" if PRODUCTION else "dev-alertmanager-token")
+REPORTS_ORGANISATION = env_str("REPORTS_ORGANISATION", "mlgov")
+REPORTS_SUBSCRIBERS = env_list("REPORTS_SUBSCRIBERS")
 
 # Evidence uploads.
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
@@ -292,7 +303,12 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     # Probes and MLflow's webhook calls come from inside the network; TLS is the proxy's job there.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^api/v1/registry/webhooks/"]
+    SECURE_REDIRECT_EXEMPT = [
+        r"^healthz$",
+        r"^readyz$",
+        r"^api/v1/registry/webhooks/",
+        r"^api/v1/incidents/alertmanager$",
+    ]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)

@@ -17,3 +17,5 @@ MLFLOW_WEBHOOK_PREVIOUS_SECRET = ""
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 # Concurrent test runs on one machine can each use their own database: TEST_DATABASE_NAME=test_mine.
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_mlgov")}  # noqa: F405
+# Serve static files through the finders: no collectstatic directory is needed in tests.
+WHITENOISE_AUTOREFRESH = True

@@ -495,7 +495,6 @@ def _cursor(key: str) -> SyncCursor:
 @transaction.atomic
 def _finish(sync_run: SyncRun, *, cursors: dict[str, int] | None = None) -> SyncRun:
     for key, watermark in (cursors or {}).items():
-        _cursor(key)  # a first full pass creates the cursors the incremental passes then start from
         SyncCursor.objects.filter(key=key, watermark_ms__lt=watermark).update(watermark_ms=watermark)
     sync_run.status = SyncStatus.SUCCEEDED
     sync_run.finished_at = timezone.now()
@@ -616,6 +615,7 @@ def sync_full(
 
     def body(sync: RegistrySync) -> dict[str, int]:
         sync.sync_run.watermark_before = _cursor(VERSIONS_CURSOR).watermark_ms
+        _cursor(MODELS_CURSOR)  # created now so that the pass's end can move it
         seen_models: dict[str, ModelSnapshot] = {}
         newest_model = 0
         for page in sync.registry.iter_model_pages(page_size=sync.page_size):

@@ -1,0 +1,95 @@
+"""Server-rendered report pages: the live executive dashboard (Plotly charts from the vendored plotly.js),
+the ROI worksheet with editable assumptions, and downloads of archived monthly PDFs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import FileResponse, Http404, HttpRequest
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from reports import charts, selectors
+from reports.models import MonthlyReport
+from reports.periods import Month
+from reports.roi import RoiAssumptions, roi_worksheet
+
+
+def _month_from(request: HttpRequest) -> Month:
+    try:
+        return Month.parse(request.GET.get("month", ""))
+    except ValueError:
+        return Month.of(timezone.now()).previous()
+
+
+class DashboardView(LoginRequiredMixin, TemplateView):
+    template_name = "reports/dashboard.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        month = _month_from(self.request)
+        data = selectors.report_data(month=month)
+        worksheet = roi_worksheet(data.roi_defaults)
+        figures = charts.report_figures(data, worksheet)
+        context.update(
+            month=month,
+            previous_month=month.previous(),
+            next_month=month.next(),
+            data=data,
+            expected=worksheet.expected,
+            charts={name: charts.figure_json(fig) for name, fig in figures.items()},
+            reports=selectors.monthly_report_list()[:24],
+        )
+        return context
+
+
+class RoiWorksheetView(LoginRequiredMixin, TemplateView):
+    """GET with assumption fields as query parameters recomputes the worksheet (no state is stored)."""
+
+    template_name = "reports/roi.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        month = _month_from(self.request)
+        assumptions = selectors.report_data(month=month).roi_defaults
+        errors: dict[str, str] = {}
+        changes: dict[str, float | int] = {}
+        for name in RoiAssumptions.field_names():
+            raw = self.request.GET.get(name, "").strip()
+            if not raw:
+                continue
+            try:
+                value = int(raw) if name == "ramp_months" else float(raw)
+            except ValueError:
+                errors[name] = "not a number"
+                continue
+            if value < 0:
+                errors[name] = "must not be negative"
+            else:
+                changes[name] = value
+        worksheet = roi_worksheet(assumptions.with_changes(**changes))
+        context.update(
+            month=month,
+            worksheet=worksheet,
+            expected=worksheet.expected,
+            assumptions=worksheet.assumptions.as_dict(),
+            errors=errors,
+            chart=charts.figure_json(charts.roi_chart(worksheet)),
+        )
+        return context
+
+
+class ReportDownloadView(LoginRequiredMixin, View):
+    def get(self, request: HttpRequest, pk: int) -> FileResponse:
+        report = MonthlyReport.objects.filter(pk=pk).first()
+        if report is None:
+            raise Http404("No such report.")
+        period = Month.of(report.period)
+        return FileResponse(
+            report.file.open("rb"),
+            as_attachment=True,
+            filename=f"mlgov-executive-{period}-v{report.version}.pdf",
+            content_type="application/pdf",
+        )
