@@ -47,6 +47,9 @@ POLICY_LATENCY = Histogram(
 )
 SYNC_RUNS = Counter("mlgov_sync_runs_total", "Registry sync passes by kind and outcome.", ["kind", "status"])
 SYNC_CHANGES = Counter("mlgov_sync_changes_total", "Rows changed by sync passes.", ["kind"])
+ENQUEUE_FAILURES = Counter(
+    "mlgov_task_enqueue_failures_total", "Tasks that could not be queued (broker down).", ["task"]
+)
 TASK_FAILURES = Counter("mlgov_celery_task_failures_total", "Celery task failures.", ["task"])
 REPORT_SECONDS = Histogram("mlgov_report_generation_seconds", "Monthly report generation time.")
 

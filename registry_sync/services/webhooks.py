@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from config.observability import ENQUEUE_FAILURES
 from governance.services.audit import audit_event_record
 from registry_sync.models import WebhookDelivery
 
@@ -137,6 +138,7 @@ def _enqueue_targeted_sync(model_name: str, version: int | None) -> None:
         sync_registry_targeted.delay(model_name, version)
     except Exception:
         # The periodic incremental and full passes pick the change up; the delivery itself is recorded.
+        ENQUEUE_FAILURES.labels(task=sync_registry_targeted.name).inc()
         logger.exception("could not run targeted sync for %s/%s", model_name, version)
 
 

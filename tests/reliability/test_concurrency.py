@@ -15,6 +15,7 @@ from django.db import connection
 from django.test import Client
 from mlflow import MlflowClient
 
+from config.observability import ENQUEUE_FAILURES
 from governance import roles
 from governance.models import AuditEvent, Deployment, SignOff
 from governance.services.audit import audit_chain_verify
@@ -105,7 +106,7 @@ def test_parallel_identical_signoffs_record_one() -> None:
 
 @pytest.mark.django_db
 def test_broker_down_when_queuing_a_webhook_sync_keeps_the_delivery(
-    client: Client, settings, django_capture_on_commit_callbacks, caplog: pytest.LogCaptureFixture
+    client: Client, settings, django_capture_on_commit_callbacks
 ) -> None:
     from config.celery import app
 
@@ -122,13 +123,15 @@ def test_broker_down_when_queuing_a_webhook_sync_keeps_the_delivery(
                 secret=settings.MLFLOW_WEBHOOK_SECRET, delivery_id=delivery, timestamp=stamp, body=body
             ),
         }
+        failures = ENQUEUE_FAILURES.labels(task="registry_sync.tasks.sync_registry_targeted")
+        before = failures._value.get()
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             response = client.post(
                 "/api/v1/registry/webhooks/mlflow", data=body, content_type="application/json", **headers
             )
         assert response.status_code == 202
         assert len(callbacks) == 1  # the enqueue was attempted after commit, and failed
-        assert "could not run targeted sync for m/1" in caplog.text
+        assert failures._value.get() == before + 1  # counted (and logged) as an enqueue failure
         # The delivery and its audit event are kept; the lost targeted sync is what the periodic passes redo.
         assert WebhookDelivery.objects.filter(delivery_id=delivery).exists()
         assert AuditEvent.objects.filter(action="registry.webhook_received").count() == 1
