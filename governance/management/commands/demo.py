@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from mlflow import MlflowClient
 
 from governance import roles
@@ -26,6 +27,8 @@ from registry_sync.demo_seed import seed_registry
 from registry_sync.mlflow_server import MlflowServer, mlflow_is_healthy, start_mlflow_server
 from registry_sync.models import ModelVersion, RegisteredModel
 from registry_sync.services.webhooks import SYNC_EVENTS
+from reports.periods import Month
+from reports.services import monthly_report_generate, usage_cost_upsert
 
 DEMO_PASSWORD = "mlgov-demo"  # noqa: S105 - printed to the console on purpose: local demo logins only
 DEMO_USERS = [
@@ -126,6 +129,7 @@ class Command(BaseCommand):
                     superuser=superuser,
                 )
             self._governance()
+            self._report()
             self._print_logins(options["addrport"], tracking_uri)
             if not options["no_serve"]:
                 call_command("runserver", options["addrport"], use_reloader=False)
@@ -183,6 +187,37 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"        promoted: @{deployment.alias} -> v{number} set in MLflow by the platform"
                 )
+
+    def _report(self) -> None:
+        """This month's executive PDF, with illustrative usage and cost figures (marked as demo data)."""
+        month = Month.of(timezone.now())
+        for index, name in enumerate(sorted(DEMO_PROFILES)):
+            model = RegisteredModel.objects.filter(name=name).first()
+            if model is None:
+                continue
+            requests = 120_000 * (index + 1)
+            usage_cost_upsert(
+                registered_model=model,
+                month=month,
+                values={
+                    "requests": requests,
+                    "predictions": requests,
+                    "p95_latency_ms": 40 + 15 * index,
+                    "slo_target": 0.99,
+                    "slo_attainment": 0.995 - 0.004 * index,
+                    "compute_cost": 900 + 350 * index,
+                    "storage_cost": 120,
+                    "license_cost": 0,
+                    "headcount_cost": 4_000,
+                },
+                source="demo data (illustrative figures)",
+                actor="system:demo",
+            )
+        report = monthly_report_generate(month=month, actor="system:demo", progress=lambda m: None)
+        self.stdout.write(
+            f"executive PDF for {month}: {report.file.path} ({report.page_count} pages, "
+            f"sha256 {report.sha256[:16]}…) — also at http://127.0.0.1:8000/reports/"
+        )
 
     def _mlflow(self) -> MlflowServer | None:
         """Reuse an MLflow already answering at MLFLOW_TRACKING_URI, else start a local one there."""
