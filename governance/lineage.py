@@ -190,6 +190,7 @@ def model_version_lineage(*, model_version: ModelVersion) -> dict[str, Any]:
             "object_type",
             "object_id",
             "data",
+            "request_id",
             "prev_hash",
             "hash",
         )

@@ -30,6 +30,9 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=128, blank=True, default="")
     object_repr = models.CharField(max_length=300, blank=True, default="")
     data = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(
+        max_length=128, blank=True, default="", help_text="X-Request-ID of the request."
+    )
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 

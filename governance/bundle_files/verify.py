@@ -40,17 +40,18 @@ def main(root):
 
     events = json.loads((root / "audit_events.json").read_text())
     for event in events:
-        body = canonical(
-            {
-                "sequence": event["sequence"],
-                "occurred_at": event["occurred_at"],
-                "actor": event["actor"],
-                "action": event["action"],
-                "object_type": event["object_type"],
-                "object_id": event["object_id"],
-                "data": event["data"],
-            }
-        )
+        fields = {
+            "sequence": event["sequence"],
+            "occurred_at": event["occurred_at"],
+            "actor": event["actor"],
+            "action": event["action"],
+            "object_type": event["object_type"],
+            "object_id": event["object_id"],
+            "data": event["data"],
+        }
+        if event.get("request_id"):
+            fields["request_id"] = event["request_id"]
+        body = canonical(fields)
         if hashlib.sha256((event["prev_hash"] + body).encode("utf-8")).hexdigest() != event["hash"]:
             problems.append(f"audit event #{event['sequence']}: hash does not match its content")
 

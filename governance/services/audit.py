@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.utils import timezone
 
+from config.observability import request_id_var
 from governance.models import AuditChainHead, AuditEvent
 
 SYSTEM_SYNC_ACTOR = "system:registry-sync"
@@ -31,18 +32,20 @@ def audit_event_digest(
     object_type: str,
     object_id: str,
     data: dict[str, Any],
+    request_id: str = "",
 ) -> str:
-    body = _canonical_json(
-        {
-            "sequence": sequence,
-            "occurred_at": occurred_at.isoformat(),
-            "actor": actor,
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "data": data,
-        }
-    )
+    fields = {
+        "sequence": sequence,
+        "occurred_at": occurred_at.isoformat(),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "data": data,
+    }
+    if request_id:  # outside a request (commands, tasks) there is none, and the hashed form stays as before
+        fields["request_id"] = request_id
+    body = _canonical_json(fields)
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
@@ -67,6 +70,8 @@ def audit_event_record(
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
     sequence = head.last_sequence + 1
     occurred_at = timezone.now()
+    request_id = request_id_var.get()
+    request_id = "" if request_id == "-" else request_id[:128]
     digest = audit_event_digest(
         prev_hash=head.last_hash,
         sequence=sequence,
@@ -76,6 +81,7 @@ def audit_event_record(
         object_type=object_type,
         object_id=object_id,
         data=payload,
+        request_id=request_id,
     )
     event = AuditEvent.objects.create(
         sequence=sequence,
@@ -87,6 +93,7 @@ def audit_event_record(
         object_id=object_id,
         object_repr=str(target)[:300] if target is not None else "",
         data=payload,
+        request_id=request_id,
         prev_hash=head.last_hash,
         hash=digest,
     )
@@ -124,6 +131,7 @@ def audit_chain_verify(*, batch_size: int = 2000) -> ChainVerification:
             object_type=event.object_type,
             object_id=event.object_id,
             data=event.data,
+            request_id=event.request_id,
         )
         if recomputed != event.hash:
             return ChainVerification(checked, event.sequence, "content does not match its hash")

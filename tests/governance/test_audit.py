@@ -83,3 +83,39 @@ def test_twenty_concurrent_writers_leave_one_unbroken_chain() -> None:
     )
     result = audit_chain_verify()
     assert result.ok and result.events_checked == 100
+
+
+@pytest.mark.django_db
+def test_events_written_during_a_request_carry_its_id_inside_the_hash() -> None:
+    from django.contrib.auth.models import Group
+    from rest_framework.test import APIClient
+
+    from tests.factories import ModelVersionFactory, UserFactory
+
+    version = ModelVersionFactory.create()
+    owner = UserFactory.create()
+    owner.groups.add(Group.objects.get(name="model_owner"))
+    client = APIClient()
+    client.force_authenticate(owner)
+    body = {"model": version.registered_model.name, "version": version.version, "target": "staging"}
+    assert (
+        client.post("/api/v1/approvals", body, format="json", HTTP_X_REQUEST_ID="req-123").status_code == 201
+    )
+    record_events(1)  # outside a request: no id
+
+    in_request, outside = AuditEvent.objects.order_by("sequence")
+    assert (in_request.action, in_request.request_id, outside.request_id) == (
+        "approval.created",
+        "req-123",
+        "",
+    )
+    assert audit_chain_verify().ok
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE governance_auditevent DISABLE TRIGGER governance_auditevent_append_only")
+        cursor.execute(
+            "UPDATE governance_auditevent SET request_id = 'req-999' WHERE sequence = %s",
+            [in_request.sequence],
+        )
+        cursor.execute("ALTER TABLE governance_auditevent ENABLE TRIGGER governance_auditevent_append_only")
+    assert audit_chain_verify().first_broken_sequence == in_request.sequence
