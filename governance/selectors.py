@@ -7,28 +7,46 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, Group, User
 from django.db.models import (
+    Case,
+    CharField,
     Count,
     DurationField,
     ExpressionWrapper,
     F,
     IntegerField,
+    JSONField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now, NullIf
+from django.utils import timezone
 
-from governance.models import Deployment, GateDecision, RaciAssignment, RiskTier, SignOff
+from governance import roles
+from governance.models import (
+    ApprovalRequest,
+    ApprovalState,
+    AuditEvent,
+    Deployment,
+    GateDecision,
+    RaciAssignment,
+    RiskTier,
+    SignOff,
+    SignOffRole,
+)
 from policies.loader import BUNDLE_DIR, DATA_FILE_NAME
 from registry_sync.models import (
     ModelAlias,
@@ -257,3 +275,275 @@ def model_risk_tier(*, model: RegisteredModel) -> str:
 def intended_use_fields() -> list[str]:
     """The intended-use questions, in the order of the risk policy's profile schema."""
     return list(_bundle_data("config", "risk").get("profile_schema", {}))
+
+
+# ------------------------------------------------------------------------------------------------ approvals
+
+# The queue's default view: requests someone still has to act on (review, decide or deploy).
+QUEUE_DEFAULT_STATES = (ApprovalState.SUBMITTED, ApprovalState.IN_REVIEW, ApprovalState.APPROVED)
+SIGNOFF_STATES = (ApprovalState.SUBMITTED, ApprovalState.IN_REVIEW)
+TIMELINE_OBJECT_TYPES = {
+    "approval": "governance.approvalrequest",
+    "signoff": "governance.signoff",
+    "decision": "governance.gatedecision",
+}
+
+
+def user_role_names(*, user: User | AnonymousUser) -> frozenset[str]:
+    """The roles (Django groups) the user holds; a superuser holds them all, as the services assume."""
+    if not user.is_authenticated:
+        return frozenset()
+    if user.is_superuser:
+        return frozenset(roles.ALL_ROLES)
+    return frozenset(Group.objects.filter(user__pk=user.pk).values_list("name", flat=True))
+
+
+def user_list_active() -> QuerySet[User]:
+    """Active users by username, for the RACI assignment form."""
+    return User.objects.filter(is_active=True).order_by("username")
+
+
+def _team_expression(prefix: str) -> Coalesce:
+    # The governance record's team wins; the MLflow tag `team` is the fallback.
+    return Coalesce(
+        NullIf(F(f"{prefix}governance__team"), Value("")),
+        KeyTextTransform("team", f"{prefix}tags"),
+        output_field=CharField(),
+    )
+
+
+def _effective_tier_expression(prefix: str) -> Coalesce:
+    # Mirrors ModelGovernance.effective_tier in SQL; a model without a governance record is unassessed.
+    approved_override = Q(**{f"{prefix}governance__override_approved_by__isnull": False}) & ~Q(
+        **{f"{prefix}governance__override_tier": ""}
+    )
+    return Coalesce(
+        Case(
+            When(approved_override, then=F(f"{prefix}governance__override_tier")),
+            default=F(f"{prefix}governance__risk_tier"),
+        ),
+        Value(RiskTier.UNASSESSED.value),
+        output_field=CharField(),
+    )
+
+
+def approval_request_queue(
+    *,
+    states: Sequence[str] = QUEUE_DEFAULT_STATES,
+    risk_tier: str = "",
+    team: str = "",
+    waiting_over: timedelta | None = None,
+    now: datetime | None = None,
+) -> QuerySet[ApprovalRequest]:
+    """Approval requests in `states`, oldest submission first (drafts last), each with `team_name`,
+    `effective_risk_tier`, `waiting` (since submitted; None for drafts) and the latest gate decision for its version and target (`last_decision_id`,
+    `last_decision_allow`, `last_decision_at`, `last_decision_signoffs`). One query per page, whatever
+    the number of rows."""
+    latest = GateDecision.objects.filter(
+        model_version=OuterRef("model_version"), target_stage=OuterRef("target_stage")
+    ).order_by("-evaluated_at", "-pk")
+    model = "model_version__registered_model__"
+    qs = (
+        ApprovalRequest.objects.filter(state__in=states)
+        .select_related(f"{model}governance", "submitted_by", "created_by")
+        .annotate(
+            team_name=_team_expression(model),
+            effective_risk_tier=_effective_tier_expression(model),
+            waiting=ExpressionWrapper(Now() - F("submitted_at"), output_field=DurationField()),
+            last_decision_id=Subquery(latest.values("pk")[:1]),
+            last_decision_allow=Subquery(latest.values("allow")[:1]),
+            last_decision_at=Subquery(latest.values("evaluated_at")[:1]),
+            last_decision_signoffs=Subquery(latest.values("required_signoffs")[:1], output_field=JSONField()),
+        )
+    )
+    if risk_tier:
+        qs = qs.filter(effective_risk_tier=risk_tier)
+    if team:
+        qs = qs.filter(team_name=team)
+    if waiting_over is not None:
+        qs = qs.filter(submitted_at__lte=(now or timezone.now()) - waiting_over)
+    return qs.order_by(F("submitted_at").asc(nulls_last=True), "created_at", "pk")
+
+
+def approval_request_team_names() -> list[str]:
+    """Teams of the models that have approval requests, for the queue's team filter."""
+    return list(
+        ApprovalRequest.objects.annotate(team_name=_team_expression("model_version__registered_model__"))
+        .exclude(team_name__isnull=True)
+        .exclude(team_name="")
+        .order_by("team_name")
+        .values_list("team_name", flat=True)
+        .distinct()
+    )
+
+
+def approval_request_detail(*, pk: int) -> ApprovalRequest:
+    """One approval request with its version (run, model, governance), people and linked gate decision.
+
+    Raises ApprovalRequest.DoesNotExist for an unknown id.
+    """
+    return (
+        ApprovalRequest.objects.select_related(
+            "model_version__run",
+            "model_version__registered_model__governance",
+            "created_by",
+            "submitted_by",
+            "reviewer",
+            "decided_by",
+            "gate_decision",
+        )
+        .defer("gate_decision__input_document", "gate_decision__signed_document")
+        .get(pk=pk)
+    )
+
+
+def approval_requests_by_version(*, registered_model_id: int) -> dict[int, list[ApprovalRequest]]:
+    """Every approval request of the model's versions, newest first, keyed by version id."""
+    by_version: dict[int, list[ApprovalRequest]] = {}
+    requests = ApprovalRequest.objects.filter(
+        model_version__registered_model_id=registered_model_id
+    ).select_related("submitted_by", "created_by")
+    for request in requests.order_by("-created_at", "-pk"):
+        by_version.setdefault(request.model_version_id, []).append(request)
+    return by_version
+
+
+def signoff_list(*, model_version_id: int, target: str) -> QuerySet[SignOff]:
+    """Sign-offs (valid and invalidated) on one version for one target, oldest first."""
+    return (
+        SignOff.objects.filter(model_version_id=model_version_id, target_stage=target)
+        .select_related("user")
+        .order_by("created_at", "pk")
+    )
+
+
+def gate_decision_history(*, model_version_id: int, target: str) -> QuerySet[GateDecision]:
+    """Gate decisions for one version and target, newest first, without the large documents."""
+    return (
+        GateDecision.objects.filter(model_version_id=model_version_id, target_stage=target)
+        .select_related("deployment")
+        .defer("input_document", "signed_document")
+        .order_by("-evaluated_at", "-pk")
+    )
+
+
+def approval_request_timeline(*, approval: ApprovalRequest) -> QuerySet[AuditEvent]:
+    """Audit events about the request, the sign-offs on its version and target, and the gate decisions
+    for them since the request was opened; oldest first (the chain's order)."""
+    # Ids are read first, not joined: object_id is text, and UUIDs print differently per database.
+    signoff_ids = SignOff.objects.filter(
+        model_version_id=approval.model_version_id, target_stage=approval.target_stage
+    ).values_list("pk", flat=True)
+    decision_ids = GateDecision.objects.filter(
+        model_version_id=approval.model_version_id,
+        target_stage=approval.target_stage,
+        evaluated_at__gte=approval.created_at,
+    ).values_list("pk", flat=True)
+    return AuditEvent.objects.filter(
+        Q(object_type=TIMELINE_OBJECT_TYPES["approval"], object_id=str(approval.pk))
+        | Q(object_type=TIMELINE_OBJECT_TYPES["signoff"], object_id__in=[str(pk) for pk in signoff_ids])
+        | Q(object_type=TIMELINE_OBJECT_TYPES["decision"], object_id__in=[str(pk) for pk in decision_ids])
+    ).order_by("sequence")
+
+
+def model_effective_risk_tier(*, model: RegisteredModel) -> str:
+    """The tier the gate applies (an approved override wins), or unassessed without a governance record."""
+    governance = getattr(model, "governance", None)
+    return governance.effective_tier if governance is not None else RiskTier.UNASSESSED.value
+
+
+def _holds(role_names: frozenset[str], allowed: set[str]) -> bool:
+    return bool(role_names & allowed)
+
+
+# Who may evaluate the gate: the roles the evaluate API accepts (api_gate.CanEvaluate), i.e. all but viewer.
+GATE_CHECK_ROLES = set(roles.ALL_ROLES) - {roles.VIEWER}
+
+
+@dataclass(frozen=True)
+class ApprovalActions:
+    """What the page offers one user on one request. The services still decide; this only hides buttons
+    that would certainly be refused, and says why in `notes`."""
+
+    submit: bool
+    start_review: bool
+    approve: bool
+    reject: bool
+    withdraw: bool
+    retire: bool
+    check_gate: bool
+    signoff_roles: Sequence[tuple[str, str]]
+    signoff_blocked: str  # why this user cannot sign off, when they hold a sign-off role
+    notes: Sequence[str]
+
+    @property
+    def any_transition(self) -> bool:
+        return any((self.submit, self.start_review, self.approve, self.reject, self.withdraw, self.retire))
+
+
+def approval_request_available_actions(
+    *,
+    approval: ApprovalRequest,
+    user: User,
+    role_names: frozenset[str],
+    signoffs: Sequence[SignOff] = (),
+) -> ApprovalActions:
+    """The buttons and sign-off roles to offer `user` on `approval`, by state, role and separation of duties."""
+    # Imported here: the services import registry_sync, whose sync imports this module.
+    from governance.services.approvals import DECIDER_ROLES, REVIEWER_ROLES, SUBMITTER_ROLES
+    from governance.services.records import SIGNOFF_ROLE_GROUPS
+
+    state = approval.state
+    is_submitter = approval.submitted_by_id == user.pk
+    is_author = user.pk in {approval.created_by_id, approval.submitted_by_id} or user.is_superuser
+    version = approval.model_version
+    registrant = version.user_id or (version.run.user_id if version.run else "")
+    notes = []
+    if is_submitter and state in SIGNOFF_STATES:
+        notes.append("You submitted this request, so someone else must review, sign off and decide it.")
+    held = [role for role, group in SIGNOFF_ROLE_GROUPS.items() if group in role_names]
+    signed = {s.role for s in signoffs if s.valid and s.user_id == user.pk}
+    signoff_blocked = ""
+    if held and is_submitter:
+        signoff_blocked = "You submitted this request, so you cannot sign it off."
+    elif held and user.get_username() == registrant:
+        signoff_blocked = "You registered this version in MLflow, so you cannot sign it off."
+    elif held and all(role.value in signed for role in held):
+        signoff_blocked = "You have signed off this version in every role you hold."
+    signoff_roles = (
+        [(role.value, SignOffRole(role).label) for role in held if role.value not in signed]
+        if state in SIGNOFF_STATES and not signoff_blocked
+        else []
+    )
+    return ApprovalActions(
+        submit=state == ApprovalState.DRAFT and _holds(role_names, SUBMITTER_ROLES),
+        start_review=state == ApprovalState.SUBMITTED
+        and not is_submitter
+        and _holds(role_names, REVIEWER_ROLES),
+        approve=state == ApprovalState.IN_REVIEW and not is_submitter and _holds(role_names, DECIDER_ROLES),
+        reject=state in SIGNOFF_STATES and _holds(role_names, DECIDER_ROLES),
+        withdraw=state in (ApprovalState.DRAFT, *SIGNOFF_STATES) and is_author,
+        retire=state == ApprovalState.DEPLOYED and _holds(role_names, SUBMITTER_ROLES | DECIDER_ROLES),
+        check_gate=state in (*SIGNOFF_STATES, ApprovalState.APPROVED)
+        and _holds(role_names, GATE_CHECK_ROLES),
+        signoff_roles=signoff_roles,
+        signoff_blocked=signoff_blocked,
+        notes=notes,
+    )
+
+
+def intended_use_profile_schema() -> dict[str, dict[str, Any]]:
+    """The risk policy's intended-use questions (type, allowed values, required), in the schema's order."""
+    schema: dict[str, dict[str, Any]] = _bundle_data("config", "risk").get("profile_schema", {})
+    return schema
+
+
+def intended_use_large_user_base() -> int | None:
+    """From how many people affected the risk policy raises the tier (LARGE_USER_BASE)."""
+    value = _bundle_data("config", "risk").get("large_user_base")
+    return int(value) if isinstance(value, int | float) else None
+
+
+def registered_model_with_governance(*, name: str) -> RegisteredModel:
+    """One model with its governance record; raises RegisteredModel.DoesNotExist for an unknown name."""
+    return RegisteredModel.objects.select_related("governance").get(name=name)

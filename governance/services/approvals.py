@@ -47,7 +47,7 @@ def _transition(
         current = ApprovalRequest.objects.filter(pk=request.pk).values_list("state", flat=True).first()
         raise GateError(
             "INVALID_TRANSITION",
-            f"Cannot {action} a request that is {current}; it must be {' or '.join(expected)}.",
+            f"A request that is {current} cannot become {to}; it must be {' or '.join(expected)} first.",
             status=409,
         )
     previous = request.state

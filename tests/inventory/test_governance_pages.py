@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 # Session + user, sync banner (2), model with governance, aliases, RACI, versions with runs, sign-offs,
 # gate decisions with deployments, deployments.
-MODEL_PAGE_MAX_QUERIES = 11
+MODEL_PAGE_MAX_QUERIES = 13
 # Session + user, sync banner (2), the decision with its version, model and deployment.
 DECISION_PAGE_MAX_QUERIES = 5
 

@@ -30,7 +30,7 @@ SYNC_STATUS = reverse("governance:sync-status")
 # Session + user, sync banner (latest, last succeeded), alias choices, count, models, aliases prefetch.
 LIST_PAGE_MAX_QUERIES = 8
 # Session + user, sync banner (2), model, aliases, versions with runs, version aliases.
-DETAIL_PAGE_MAX_QUERIES = 11  # + RACI, sign-offs, gate decisions, deployments
+DETAIL_PAGE_MAX_QUERIES = 13  # + RACI, sign-offs, gate decisions, deployments, roles, approval requests
 
 
 def _html(response: Any) -> str:

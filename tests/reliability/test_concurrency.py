@@ -110,8 +110,13 @@ def test_broker_down_when_queuing_a_webhook_sync_keeps_the_delivery(
 ) -> None:
     from config.celery import app
 
-    original = (app.conf.task_always_eager, app.conf.broker_url)
+    def drop_broker_connections() -> None:
+        # Celery caches its connection and producer pools; a new broker URL only applies to new pools.
+        setattr(app, "_pool", None)  # noqa: B010 - private caches, reset on purpose
+        setattr(app.amqp, "_producer_pool", None)  # noqa: B010
+
     app.conf.update(task_always_eager=False, broker_url="redis://127.0.0.1:9/0")  # nothing listens there
+    drop_broker_connections()
     try:
         body = b'{"entity": "model_version", "action": "created", "timestamp": "t", "data": {"name": "m", "version": "1"}}'
         delivery = str(uuid.uuid4())
@@ -137,4 +142,7 @@ def test_broker_down_when_queuing_a_webhook_sync_keeps_the_delivery(
         assert AuditEvent.objects.filter(action="registry.webhook_received").count() == 1
         assert not SyncRun.objects.exists()
     finally:
-        app.conf.update(task_always_eager=original[0], broker_url=original[1])
+        app.conf.update(
+            task_always_eager=settings.CELERY_TASK_ALWAYS_EAGER, broker_url=settings.CELERY_BROKER_URL
+        )
+        drop_broker_connections()

@@ -1,0 +1,464 @@
+"""Pages of the approval workflow: the review queue, the approval page (actions, sign-offs, gate history,
+timeline), and the model page's owner forms (request approval, intended use, RACI).
+
+Views read through selectors and change state only through services; a refused action (GateError) is shown
+as an error message on the page, never as a server error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.functional import cached_property
+from django.views.generic import FormView, ListView, TemplateView, View
+
+from governance import roles, selectors
+from governance.forms import (
+    ApprovalCreateForm,
+    ApproveForm,
+    IntendedUseForm,
+    QueueFilterForm,
+    RaciAssignForm,
+    RejectForm,
+    SignOffForm,
+)
+from governance.models import ApprovalRequest, RaciRole, RiskTier
+from governance.services import approvals
+from governance.services.gate import GateError, gate_evaluate
+from governance.services.records import intended_use_set, raci_assign, signoff_record
+from governance.views import PAGE_SIZE, ModelDetailView, SyncBannerMixin, VersionPanel, _is_htmx_partial
+from registry_sync.models import ModelVersion, RegisteredModel
+
+DECISION_HISTORY_SIZE = 20
+INTENDED_USE_EDITORS = frozenset({roles.MODEL_OWNER, roles.COMPLIANCE_OFFICER, roles.ADMIN})
+RACI_EDITORS = frozenset({roles.MODEL_OWNER, roles.ADMIN})
+REQUESTERS = frozenset({roles.MODEL_OWNER, roles.ADMIN})
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User), "LoginRequiredMixin runs first"
+    return user
+
+
+class RoleRequiredMixin:
+    """403 unless the user holds one of `required_roles` (after LoginRequiredMixin sent anonymous users away)."""
+
+    required_roles: frozenset[str] = frozenset()
+    role_action = "do this"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not selectors.user_role_names(user=request.user) & self.required_roles:
+            raise PermissionDenied(
+                f"To {self.role_action} you need one of the roles: {', '.join(sorted(self.required_roles))}."
+            )
+        response: HttpResponseBase = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return response
+
+
+def _model_url(name: str, anchor: str = "") -> str:
+    url = reverse("governance:model-detail", kwargs={"name": name})
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _approval_url(pk: int) -> str:
+    return reverse("governance:approval-detail", kwargs={"pk": pk})
+
+
+# ------------------------------------------------------------------------------------------------ queue
+
+
+class ApprovalQueueView(LoginRequiredMixin, SyncBannerMixin, ListView):
+    template_name = "governance/approval_queue.html"
+    paginate_by = PAGE_SIZE
+    context_object_name = "approvals"
+
+    def get_queryset(self) -> QuerySet[ApprovalRequest]:
+        self.filter_form = QueueFilterForm(
+            self.request.GET or None, team_names=selectors.approval_request_team_names()
+        )
+        if self.filter_form.is_bound:
+            self.filter_form.is_valid()  # invalid fields are reported and left out; the valid ones apply
+        cleaned = self.filter_form.cleaned_data if self.filter_form.is_bound else {}
+        self.is_filtered = any(cleaned.get(key) for key in ("risk_tier", "team", "waiting")) or (
+            cleaned.get("state") not in (None, "", "open")
+        )
+        return selectors.approval_request_queue(
+            states=self.filter_form.states() if self.filter_form.is_bound else selectors.QUEUE_DEFAULT_STATES,
+            risk_tier=cleaned.get("risk_tier") or "",
+            team=cleaned.get("team") or "",
+            waiting_over=self.filter_form.waiting_over() if self.filter_form.is_bound else None,
+        )
+
+    def get_template_names(self) -> list[str]:
+        if _is_htmx_partial(self.request):
+            return ["governance/_approval_queue_table.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(
+            filter_form=self.filter_form,
+            is_filtered=self.is_filtered,
+            open_states=selectors.QUEUE_DEFAULT_STATES,
+        )
+        return context
+
+    def render_to_response(self, context: dict[str, Any], **response_kwargs: Any) -> HttpResponse:
+        response = super().render_to_response(context, **response_kwargs)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+
+
+# ------------------------------------------------------------------------------------------------ approval page
+
+Transition = Callable[[ApprovalRequest, User, str], ApprovalRequest]
+
+TRANSITIONS: dict[str, tuple[Transition, str]] = {
+    "submit": (
+        lambda a, u, c: approvals.approval_request_submit(request=a, actor=u),
+        "Submitted for review.",
+    ),
+    "start_review": (
+        lambda a, u, c: approvals.approval_request_start_review(request=a, actor=u),
+        "Review started: you are the reviewer.",
+    ),
+    "approve": (
+        lambda a, u, c: approvals.approval_request_approve(request=a, actor=u, comment=c),
+        "Approved: the gate allowed this deployment.",
+    ),
+    "reject": (
+        lambda a, u, c: approvals.approval_request_reject(request=a, actor=u, comment=c),
+        "Rejected.",
+    ),
+    "withdraw": (
+        lambda a, u, c: approvals.approval_request_withdraw(request=a, actor=u),
+        "Withdrawn.",
+    ),
+    "retire": (
+        lambda a, u, c: approvals.approval_request_retire(request=a, actor=u),
+        "Retired.",
+    ),
+}
+COMMENT_FORMS: dict[str, type[ApproveForm | RejectForm]] = {"approve": ApproveForm, "reject": RejectForm}
+
+
+class ApprovalDetailView(LoginRequiredMixin, SyncBannerMixin, TemplateView):
+    """GET shows the request; POST (field `action`) performs one action through its service. Success
+    redirects back here; a refusal re-renders the page with the message and the typed comment kept."""
+
+    template_name = "governance/approval_detail.html"
+
+    def _approval(self) -> ApprovalRequest:
+        try:
+            return selectors.approval_request_detail(pk=self.kwargs["pk"])
+        except ApprovalRequest.DoesNotExist as exc:
+            raise Http404("No approval request with that id.") from exc
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        approval: ApprovalRequest = kwargs.get("approval") or self._approval()
+        user = _user(self.request)
+        version = approval.model_version
+        model = version.registered_model
+        signoffs = list(selectors.signoff_list(model_version_id=version.pk, target=approval.target_stage))
+        decisions = list(
+            selectors.gate_decision_history(model_version_id=version.pk, target=approval.target_stage)[
+                : DECISION_HISTORY_SIZE + 1
+            ]
+        )
+        actions = selectors.approval_request_available_actions(
+            approval=approval,
+            user=user,
+            role_names=selectors.user_role_names(user=user),
+            signoffs=signoffs,
+        )
+        tier = selectors.model_effective_risk_tier(model=model)
+        thresholds = selectors.bias_thresholds_for_tier(risk_tier=tier)
+        run = version.run
+        context.update(
+            approval=approval,
+            version=version,
+            model=model,
+            governance=getattr(model, "governance", None),
+            risk_tier=tier,
+            actions=actions,
+            approve_form=kwargs.get("approve_form") or ApproveForm(prefix="approve"),
+            reject_form=kwargs.get("reject_form") or RejectForm(prefix="reject"),
+            signoff_form=kwargs.get("signoff_form")
+            or SignOffForm(prefix="signoff", role_choices=actions.signoff_roles),
+            signoffs=signoffs,
+            latest_decision=decisions[0] if decisions else None,
+            decisions=decisions[:DECISION_HISTORY_SIZE],
+            more_decisions=len(decisions) > DECISION_HISTORY_SIZE,
+            has_run=run is not None,
+            bias_metrics=run.bias_metrics if run else {},
+            bias_checks=selectors.bias_metric_checks(metrics=run.bias_metrics, thresholds=thresholds)
+            if run
+            else [],
+            bias_threshold_tier=thresholds.tier,
+            timeline=selectors.approval_request_timeline(approval=approval),
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        approval = self._approval()
+        action = request.POST.get("action", "")
+        if action in TRANSITIONS:
+            return self._transition(approval, action)
+        if action == "signoff":
+            return self._signoff(approval)
+        if action == "check_gate":
+            return self._check_gate(approval)
+        messages.error(request, f"Unknown action {action[:40]!r}.")
+        return HttpResponseRedirect(_approval_url(approval.pk))
+
+    def _refused(self, approval: ApprovalRequest, message: str, **forms: Any) -> HttpResponse:
+        messages.error(self.request, message)
+        # Re-read: a concurrent change may be why the action was refused, and the page must show it.
+        return self.render_to_response(self.get_context_data(approval=self._approval(), **forms))
+
+    def _transition(self, approval: ApprovalRequest, action: str) -> HttpResponse:
+        perform, done = TRANSITIONS[action]
+        comment = ""
+        forms: dict[str, ApproveForm | RejectForm] = {}
+        if action in COMMENT_FORMS:
+            form = COMMENT_FORMS[action](self.request.POST, prefix=action)
+            forms[f"{action}_form"] = form
+            if not form.is_valid():
+                return self._refused(approval, "Check the comment.", **forms)
+            comment = form.cleaned_data["comment"]
+        try:
+            perform(approval, _user(self.request), comment)
+        except GateError as exc:
+            return self._refused(approval, exc.message, **forms)
+        messages.success(self.request, done)
+        return HttpResponseRedirect(_approval_url(approval.pk))
+
+    def _signoff(self, approval: ApprovalRequest) -> HttpResponse:
+        user = _user(self.request)
+        signoffs = list(
+            selectors.signoff_list(model_version_id=approval.model_version_id, target=approval.target_stage)
+        )
+        actions = selectors.approval_request_available_actions(
+            approval=approval, user=user, role_names=selectors.user_role_names(user=user), signoffs=signoffs
+        )
+        form = SignOffForm(self.request.POST, prefix="signoff", role_choices=actions.signoff_roles)
+        if approval.state not in selectors.SIGNOFF_STATES:
+            return self._refused(
+                approval,
+                f"Sign-offs are taken while a request is submitted or in review, not "
+                f"{approval.get_state_display().lower()}.",
+            )
+        if not form.is_valid():
+            message = (
+                "Choose a sign-off role you hold." if "role" in form.errors else "Check the sign-off form."
+            )
+            return self._refused(approval, message, signoff_form=form)
+        try:
+            signoff = signoff_record(
+                model_version=approval.model_version,
+                target=approval.target_stage,
+                role=form.cleaned_data["role"],
+                user=user,
+                comment=form.cleaned_data["comment"],
+                evidence=form.cleaned_data["evidence"],
+            )
+        except GateError as exc:
+            return self._refused(approval, exc.message, signoff_form=form)
+        messages.success(self.request, f"Signed off as {signoff.get_role_display().lower()}.")
+        return HttpResponseRedirect(_approval_url(approval.pk))
+
+    def _check_gate(self, approval: ApprovalRequest) -> HttpResponse:
+        user = _user(self.request)
+        actions = selectors.approval_request_available_actions(
+            approval=approval, user=user, role_names=selectors.user_role_names(user=user)
+        )
+        if not actions.check_gate:
+            return self._refused(
+                approval,
+                "Checking the gate needs a reviewer, owner or committee role, on a request that is "
+                "submitted, in review or approved.",
+            )
+        version = approval.model_version
+        try:
+            decision = gate_evaluate(
+                model_name=version.registered_model.name,
+                version=version.version,
+                target=approval.target_stage,
+                caller=user,
+            )
+        except GateError as exc:
+            return self._refused(approval, exc.message)
+        if decision.allow:
+            messages.success(self.request, "The gate allows this deployment now.")
+        else:
+            codes = ", ".join(sorted({str(reason["code"]) for reason in decision.reasons}))
+            messages.warning(self.request, f"The gate denies this deployment now ({codes}).")
+        return HttpResponseRedirect(_approval_url(approval.pk))
+
+
+# ------------------------------------------------------------------------------------------------ model page
+
+
+@dataclass(frozen=True)
+class WorkflowPanel(VersionPanel):
+    """A version panel with its approval requests, newest first."""
+
+    approval_requests: tuple[ApprovalRequest, ...] = ()
+
+
+class ModelWorkflowDetailView(ModelDetailView):
+    """The model page with the workflow forms: request approval per version, intended use, RACI."""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        model: RegisteredModel = context["model"]
+        role_names = selectors.user_role_names(user=self.request.user)
+        by_version = selectors.approval_requests_by_version(registered_model_id=model.pk)
+        context["panels"] = [
+            WorkflowPanel(
+                **{field.name: getattr(panel, field.name) for field in dataclasses.fields(panel)},
+                approval_requests=tuple(by_version.get(panel.version.pk, ())),
+            )
+            for panel in context["panels"]
+        ]
+        can_assign_raci = bool(role_names & RACI_EDITORS)
+        context.update(
+            can_request_approval=bool(role_names & REQUESTERS),
+            can_edit_intended_use=bool(role_names & INTENDED_USE_EDITORS),
+            can_assign_raci=can_assign_raci,
+            approval_create_form=ApprovalCreateForm(),
+            raci_form=RaciAssignForm(users=selectors.user_list_active()) if can_assign_raci else None,
+        )
+        return context
+
+
+def _version_or_404(name: str, version: int) -> ModelVersion:
+    try:
+        return selectors.model_version_detail(name=name, version=version)
+    except ModelVersion.DoesNotExist as exc:
+        raise Http404("No such model version.") from exc
+
+
+class ApprovalCreateView(LoginRequiredMixin, View):
+    """POST from the model page: open a draft approval request for one version and target."""
+
+    def post(self, request: HttpRequest, name: str) -> HttpResponse:
+        form = ApprovalCreateForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose a version and a target to request an approval.")
+            return HttpResponseRedirect(_model_url(name))
+        version = _version_or_404(name, form.cleaned_data["version"])
+        try:
+            created = approvals.approval_request_create(
+                model_version=version, target=form.cleaned_data["target"], actor=_user(request)
+            )
+        except GateError as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(_model_url(name, f"v{version.version}"))
+        messages.success(
+            request,
+            f"Approval request #{created.pk} opened as a draft. Submit it when the evidence is ready.",
+        )
+        return HttpResponseRedirect(_approval_url(created.pk))
+
+
+class RaciAssignView(LoginRequiredMixin, RoleRequiredMixin, View):
+    """POST from the model page: add a person to a RACI role."""
+
+    required_roles = RACI_EDITORS
+    role_action = "assign RACI roles"
+
+    def post(self, request: HttpRequest, name: str) -> HttpResponse:
+        try:
+            model = selectors.registered_model_with_governance(name=name)
+        except RegisteredModel.DoesNotExist as exc:
+            raise Http404("No registered model with that name.") from exc
+        form = RaciAssignForm(request.POST, users=selectors.user_list_active())
+        if not form.is_valid():
+            errors = "; ".join(
+                f"{form[field].label}: {' '.join(str(e) for e in errs)}"
+                for field, errs in form.errors.items()
+            )
+            messages.error(request, f"The person was not assigned. {errors}")
+            return HttpResponseRedirect(_model_url(name, "raci-title"))
+        person: User = form.cleaned_data["user"]
+        try:
+            raci_assign(
+                registered_model=model, role=form.cleaned_data["role"], user=person, actor=_user(request)
+            )
+        except GateError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                f"{person.get_full_name() or person.username} is "
+                f"{RaciRole(form.cleaned_data['role']).label} for {model.name}.",
+            )
+        return HttpResponseRedirect(_model_url(name, "raci-title"))
+
+
+class IntendedUseView(LoginRequiredMixin, RoleRequiredMixin, SyncBannerMixin, FormView):
+    """The intended-use questionnaire; saving it computes the risk tier through the Rego policy."""
+
+    template_name = "governance/intended_use_form.html"
+    required_roles = INTENDED_USE_EDITORS
+    role_action = "edit the intended use"
+
+    @cached_property
+    def model(self) -> RegisteredModel:
+        try:
+            return selectors.registered_model_with_governance(name=self.kwargs["name"])
+        except RegisteredModel.DoesNotExist as exc:
+            raise Http404("No registered model with that name.") from exc
+
+    def get_form(self, form_class: Any = None) -> IntendedUseForm:
+        governance = getattr(self.model, "governance", None)
+        return IntendedUseForm(
+            **self.get_form_kwargs(),
+            schema=selectors.intended_use_profile_schema(),
+            profile=governance.intended_use if governance else {},
+            large_user_base=selectors.intended_use_large_user_base(),
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        governance = getattr(self.model, "governance", None)
+        context.update(
+            model=self.model,
+            governance=governance,
+            risk_tier=governance.risk_tier if governance else RiskTier.UNASSESSED.value,
+        )
+        return context
+
+    def form_valid(self, form: IntendedUseForm) -> HttpResponse:
+        try:
+            governance = intended_use_set(
+                registered_model=self.model, profile=form.profile(), actor=_user(self.request)
+            )
+        except GateError as exc:
+            form.add_error(None, exc.message)
+            cause = exc.__cause__
+            # The service puts the policy's findings (which field is wrong) on the cause.
+            if isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], list):
+                for detail in cause.args[0]:
+                    if detail:
+                        form.add_error(None, str(detail))
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            f"Intended use saved. Risk tier: {RiskTier(governance.risk_tier).label.lower()}.",
+        )
+        return HttpResponseRedirect(_model_url(self.model.name, "governance-title"))
