@@ -165,10 +165,10 @@ def test_transitions_through_the_page(version: ModelVersion, team: dict[str, Use
 @pytest.mark.parametrize(
     ("state", "action", "who", "message"),
     [
-        ("submitted", "submit", "owner", "Cannot submitted a request that is submitted; it must be draft."),
-        ("draft", "start_review", "validator", "Cannot review_started a request that is draft"),
-        ("withdrawn", "withdraw", "owner", "Cannot withdrawn a request that is withdrawn"),
-        ("submitted", "retire", "owner", "Cannot retired a request that is submitted; it must be deployed."),
+        ("submitted", "submit", "owner", "A request that is submitted cannot become submitted; it must be draft first."),
+        ("draft", "start_review", "validator", "A request that is draft cannot become in_review"),
+        ("withdrawn", "withdraw", "owner", "A request that is withdrawn cannot become withdrawn"),
+        ("submitted", "retire", "owner", "A request that is submitted cannot become retired; it must be deployed first."),
         ("draft", "approve", "committee", "Cannot approve a request that is draft."),
     ],
 )
@@ -182,7 +182,7 @@ def test_invalid_transition_shows_the_409_message(
 
     assert response.status_code == 200
     assert any(message in text for text in messages_of(response)), messages_of(response)
-    assert "<strong>Not done:</strong> Cannot " in response.content.decode()
+    assert "<strong>Not done:</strong> " in response.content.decode()
     assert state_of(approval) == state and AuditEvent.objects.count() == events
 
 
@@ -194,7 +194,7 @@ def test_stale_page_double_submit_shows_the_message(version: ModelVersion, team:
     again = owner.post(url(approval), {"action": "submit"})
 
     assert again.status_code == 200
-    assert messages_of(again)[-1] == "Cannot submitted a request that is submitted; it must be draft."
+    assert messages_of(again)[-1] == "A request that is submitted cannot become submitted; it must be draft first."
     assert buttons(again) == {"withdraw"}  # the page re-reads the request: it shows the current state
 
 
