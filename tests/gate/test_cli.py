@@ -31,9 +31,9 @@ from tests.gate.test_gate_api import governed_version
 from tests.mlflow_factory import experiment_id, make_version
 from tests.policies.inputs import minimal_profile
 
-# live_server serves from another thread, so the data must be committed; serialized_rollback restores the
-# role groups (created by a migration) that the flush of an earlier transactional test removed.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# live_server serves from another thread, so the data must be committed (transactional test); the role
+# groups a flush removes are recreated where they are used (get_or_create).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -282,7 +282,7 @@ def test_promote_sets_the_mlflow_alias(
     model = RegisteredModel.objects.get(name="cli-scorer")
     intended_use_set(registered_model=model, profile=minimal_profile()["profile"], actor="test")
     owner = UserFactory.create(username="olga")
-    owner.groups.add(Group.objects.get(name=roles.MODEL_OWNER))
+    owner.groups.add(Group.objects.get_or_create(name=roles.MODEL_OWNER)[0])
     version = ModelVersion.objects.get(registered_model=model, version=number)
     signoff_record(model_version=version, target="production", role="owner", user=owner)
     capsys.readouterr()  # MLflow's client prints run links to stdout

@@ -26,7 +26,8 @@ def person() -> PersonMaker:
 
     def make(username: str, *role_names: str) -> User:
         user = UserFactory.create(username=username)
-        user.groups.add(*(Group.objects.get(name=name) for name in role_names))
+        # get_or_create: a transactional test's flush removes the groups the migration made
+        user.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in role_names))
         return user
 
     return make

@@ -165,10 +165,20 @@ def test_transitions_through_the_page(version: ModelVersion, team: dict[str, Use
 @pytest.mark.parametrize(
     ("state", "action", "who", "message"),
     [
-        ("submitted", "submit", "owner", "A request that is submitted cannot become submitted; it must be draft first."),
+        (
+            "submitted",
+            "submit",
+            "owner",
+            "A request that is submitted cannot become submitted; it must be draft first.",
+        ),
         ("draft", "start_review", "validator", "A request that is draft cannot become in_review"),
         ("withdrawn", "withdraw", "owner", "A request that is withdrawn cannot become withdrawn"),
-        ("submitted", "retire", "owner", "A request that is submitted cannot become retired; it must be deployed first."),
+        (
+            "submitted",
+            "retire",
+            "owner",
+            "A request that is submitted cannot become retired; it must be deployed first.",
+        ),
         ("draft", "approve", "committee", "Cannot approve a request that is draft."),
     ],
 )
@@ -194,7 +204,10 @@ def test_stale_page_double_submit_shows_the_message(version: ModelVersion, team:
     again = owner.post(url(approval), {"action": "submit"})
 
     assert again.status_code == 200
-    assert messages_of(again)[-1] == "A request that is submitted cannot become submitted; it must be draft first."
+    assert (
+        messages_of(again)[-1]
+        == "A request that is submitted cannot become submitted; it must be draft first."
+    )
     assert buttons(again) == {"withdraw"}  # the page re-reads the request: it shows the current state
 
 

@@ -24,9 +24,9 @@ from registry_sync.models import ModelVersion
 from tests.factories import DEFAULT_PASSWORD
 from tests.ui.conftest import PersonMaker
 
-# live_server serves from another thread, so the data must be committed; serialized_rollback restores the
-# role groups (from a data migration) that the flush at the end of the test removes.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# live_server serves from another thread, so the data must be committed (transactional test); the role
+# groups a flush removes are recreated where they are used (get_or_create).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM", "/usr/bin/chromium")
