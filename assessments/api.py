@@ -1,6 +1,6 @@
 """REST API (v1) of maturity assessments, mounted at /api/v1/assessments/: one APIView per operation.
 
-Service refusals (AssessmentError) take the house error shape through config.errors.ApiError.
+Service refusals (AssessmentError, a ServiceError) take the house error shape in the API exception handler.
 """
 
 from __future__ import annotations
@@ -19,18 +19,10 @@ from rest_framework.views import APIView
 from assessments import selectors, services
 from assessments.models import AnswerValue, Assessment, AssessmentState, Team
 from assessments.questionnaire import current_definition
+from config.api import request_user
 from config.errors import ApiError
 
 TAG = "assessments"
-
-
-def _api_error(exc: services.AssessmentError) -> ApiError:
-    return ApiError(exc.message, code=exc.code, status_code=exc.status, details=exc.details)
-
-
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _assessment(pk: int) -> Assessment:
@@ -284,15 +276,14 @@ class TeamCreateApi(APIView):
     def post(self, request: Request) -> Response:
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        lead: User | None = _user(request)
+        lead: User | None = request_user(request)
         if payload.validated_data.get("lead"):
             lead = User.objects.filter(username=payload.validated_data["lead"]).first()
         if lead is None:
             raise ApiError("No user with that username.", code="USER_NOT_FOUND", status_code=400)
-        try:
-            team = services.team_create(name=payload.validated_data["name"], lead=lead, actor=_user(request))
-        except services.AssessmentError as exc:
-            raise _api_error(exc) from exc
+        team = services.team_create(
+            name=payload.validated_data["name"], lead=lead, actor=request_user(request)
+        )
         return Response(TeamOutputSerializer(team).data, status=status.HTTP_201_CREATED)
 
 
@@ -357,10 +348,7 @@ class AssessmentStartApi(APIView):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         team = _team(payload.validated_data["team"])
-        try:
-            assessment = services.assessment_start(team=team, actor=_user(request))
-        except services.AssessmentError as exc:
-            raise _api_error(exc) from exc
+        assessment = services.assessment_start(team=team, actor=request_user(request))
         return Response(AssessmentSummarySerializer(assessment).data, status=status.HTTP_201_CREATED)
 
 
@@ -397,12 +385,9 @@ class AssessmentProfileApi(APIView):
     def put(self, request: Request, pk: int) -> Response:
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            assessment = services.assessment_profile_set(
-                assessment=_assessment(pk), profile=payload.validated_data["profile"], actor=_user(request)
-            )
-        except services.AssessmentError as exc:
-            raise _api_error(exc) from exc
+        assessment = services.assessment_profile_set(
+            assessment=_assessment(pk), profile=payload.validated_data["profile"], actor=request_user(request)
+        )
         return Response(AssessmentSummarySerializer(assessment).data)
 
 
@@ -438,12 +423,9 @@ class AssessmentAnswersApi(APIView):
     def put(self, request: Request, pk: int) -> Response:
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            saved = services.assessment_answers_save(
-                assessment=_assessment(pk), answers=payload.validated_data["answers"], actor=_user(request)
-            )
-        except services.AssessmentError as exc:
-            raise _api_error(exc) from exc
+        saved = services.assessment_answers_save(
+            assessment=_assessment(pk), answers=payload.validated_data["answers"], actor=request_user(request)
+        )
         return Response({"saved": len(saved)})
 
 
@@ -456,10 +438,7 @@ class AssessmentSubmitApi(APIView):
         responses=AssessmentSummarySerializer,
     )
     def post(self, request: Request, pk: int) -> Response:
-        try:
-            assessment = services.assessment_submit(assessment=_assessment(pk), actor=_user(request))
-        except services.AssessmentError as exc:
-            raise _api_error(exc) from exc
+        assessment = services.assessment_submit(assessment=_assessment(pk), actor=request_user(request))
         return Response(AssessmentSummarySerializer(assessment).data)
 
 

@@ -15,20 +15,17 @@ from assessments import selectors
 from assessments.models import Answer, AnswerValue, Assessment, AssessmentState, QuestionnaireVersion, Team
 from assessments.questionnaire import Definition, current_definition, profile_errors, profile_stage
 from assessments.scoring import NA, answers_effective
+from config.errors import ServiceError
 from governance.services.audit import audit_event_record
 
 MAX_TEXT = 2000
 
 
-class AssessmentError(Exception):
+class AssessmentError(ServiceError):
     """A request the assessments services refuse; carries a stable code and the HTTP status."""
 
     def __init__(self, code: str, message: str, *, status: int, details: Any = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.details = details
+        super().__init__(message, code=code, status=status, details=details)
 
 
 @transaction.atomic

@@ -12,6 +12,21 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 
+class ServiceError(Exception):
+    """A refusal from a service: a stable code, a message for people, the HTTP status it maps to, details.
+
+    Services raise subclasses (GateError, AssessmentError, ...); the API exception handler turns any of them
+    into the house error shape, so views need no translation code of their own.
+    """
+
+    def __init__(self, message: str, *, code: str, status: int = 400, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+        self.details = details
+
+
 class ApiError(exceptions.APIException):
     """A domain error with a stable machine-readable code, raised from views or services."""
 
@@ -47,6 +62,8 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ServiceError):
+        exc = ApiError(exc.message, code=exc.code, status_code=exc.status, details=exc.details)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

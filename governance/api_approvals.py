@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
@@ -15,7 +14,6 @@ from rest_framework.views import APIView
 from config.errors import ApiError
 from governance.models import ApprovalRequest, ApprovalState, SignOff, SignOffRole, TargetStage
 from governance.services import approvals
-from governance.services.gate import GateError
 from governance.services.records import signoff_record
 from registry_sync.models import ModelVersion
 
@@ -53,13 +51,6 @@ def _approval(pk: int) -> ApprovalRequest:
     return request
 
 
-def _run(action: Callable[[], Any]) -> Any:
-    try:
-        return action()
-    except GateError as exc:
-        raise ApiError(exc.message, code=exc.code, status_code=exc.status) from exc
-
-
 class ApprovalCreateApi(APIView):
     @extend_schema_serializer(component_name="ApprovalCreateRequest")
     class InputSerializer(serializers.Serializer):
@@ -90,11 +81,7 @@ class ApprovalCreateApi(APIView):
                 status_code=404,
             )
         user: User = request.user  # type: ignore[assignment]
-        created = _run(
-            lambda: approvals.approval_request_create(
-                model_version=version, target=data["target"], actor=user
-            )
-        )
+        created = approvals.approval_request_create(model_version=version, target=data["target"], actor=user)
         return Response(ApprovalOutputSerializer(_approval(created.pk)).data, status=status.HTTP_201_CREATED)
 
 
@@ -123,7 +110,7 @@ class _TransitionApi(APIView):
         serializer.is_valid(raise_exception=True)
         approval = _approval(pk)
         user: User = request.user  # type: ignore[assignment]
-        _run(lambda: self.perform(approval, user, serializer.validated_data["comment"]))
+        self.perform(approval, user, serializer.validated_data["comment"])
         return Response(ApprovalOutputSerializer(_approval(pk)).data)
 
 
@@ -219,14 +206,12 @@ class ApprovalSignOffApi(APIView):
             )
         data = serializer.validated_data
         user: User = request.user  # type: ignore[assignment]
-        signoff: SignOff = _run(
-            lambda: signoff_record(
-                model_version=approval.model_version,
-                target=approval.target_stage,
-                role=data["role"],
-                user=user,
-                comment=data["comment"],
-                evidence=data["evidence"],
-            )
+        signoff: SignOff = signoff_record(
+            model_version=approval.model_version,
+            target=approval.target_stage,
+            role=data["role"],
+            user=user,
+            comment=data["comment"],
+            evidence=data["evidence"],
         )
         return Response(self.OutputSerializer(signoff).data, status=status.HTTP_201_CREATED)

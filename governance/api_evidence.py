@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from config.errors import ApiError
 from governance import roles
-from governance.api_approvals import _approval, _run
+from governance.api_approvals import _approval
 from governance.authentication import ScopedPermission
 from governance.evidence_bundle import evidence_bundle_build
 from governance.models import EvidenceDocument, EvidenceKind, ModelGovernance, RiskTier
@@ -110,13 +110,11 @@ class EvidenceListCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         user: User = request.user  # type: ignore[assignment]
         model_version = _version(name, version)
-        document = _run(
-            lambda: evidence_upload(
-                model_version=model_version,
-                kind=serializer.validated_data["kind"],
-                upload=serializer.validated_data["file"],
-                actor=user,
-            )
+        document = evidence_upload(
+            model_version=model_version,
+            kind=serializer.validated_data["kind"],
+            upload=serializer.validated_data["file"],
+            actor=user,
         )
         return Response(EvidenceOutputSerializer(document).data, status=status.HTTP_201_CREATED)
 
@@ -147,11 +145,7 @@ class ApprovalCommentApi(APIView):
         serializer.is_valid(raise_exception=True)
         user: User = request.user  # type: ignore[assignment]
         approval = _approval(pk)
-        comment = _run(
-            lambda: comment_add(
-                approval_request=approval, author=user, body=serializer.validated_data["body"]
-            )
-        )
+        comment = comment_add(approval_request=approval, author=user, body=serializer.validated_data["body"])
         return Response(self.OutputSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
@@ -192,10 +186,8 @@ class IntendedUseApi(APIView):
         serializer.is_valid(raise_exception=True)
         model = _model(name)
         user: User = request.user  # type: ignore[assignment]
-        governance = _run(
-            lambda: intended_use_set(
-                registered_model=model, profile=serializer.validated_data["profile"], actor=user
-            )
+        governance = intended_use_set(
+            registered_model=model, profile=serializer.validated_data["profile"], actor=user
         )
         return Response(RiskTierOutputSerializer(governance).data)
 
@@ -219,13 +211,11 @@ class TierOverrideApi(APIView):
         serializer.is_valid(raise_exception=True)
         model = _model(name)
         user: User = request.user  # type: ignore[assignment]
-        governance = _run(
-            lambda: risk_tier_override_request(
-                registered_model=model,
-                tier=serializer.validated_data["tier"],
-                justification=serializer.validated_data["justification"],
-                actor=user,
-            )
+        governance = risk_tier_override_request(
+            registered_model=model,
+            tier=serializer.validated_data["tier"],
+            justification=serializer.validated_data["justification"],
+            actor=user,
         )
         return Response(RiskTierOutputSerializer(governance).data)
 
@@ -241,9 +231,7 @@ class TierOverrideApproveApi(APIView):
     def post(self, request: Request, name: str) -> Response:
         model = _model(name)
         user: User = request.user  # type: ignore[assignment]
-        governance: ModelGovernance = _run(
-            lambda: risk_tier_override_approve(registered_model=model, actor=user)
-        )
+        governance: ModelGovernance = risk_tier_override_approve(registered_model=model, actor=user)
         return Response(RiskTierOutputSerializer(governance).data)
 
 

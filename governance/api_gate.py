@@ -16,7 +16,7 @@ from config.errors import ApiError
 from governance import roles
 from governance.authentication import ScopedPermission
 from governance.models import ApiKey, Deployment, GateDecision, TargetStage
-from governance.services.gate import GateError, gate_evaluate, gate_promote, gate_public_key
+from governance.services.gate import gate_evaluate, gate_promote, gate_public_key
 
 GATE_TAG = "approval gate"
 
@@ -35,10 +35,6 @@ class CanEvaluate(ScopedPermission):
 class CanPromote(ScopedPermission):
     scope = ApiKey.Scope.PROMOTE
     roles = {roles.MODEL_OWNER, roles.ADMIN}
-
-
-def _api_error(exc: GateError) -> ApiError:
-    return ApiError(exc.message, code=exc.code, status_code=exc.status)
 
 
 def _api_key(request: Request) -> ApiKey | None:
@@ -94,16 +90,13 @@ class GateEvaluateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = serializer.validated_data
-        try:
-            decision = gate_evaluate(
-                model_name=data["model"],
-                version=data["version"],
-                target=data["target"],
-                caller=request.user,  # type: ignore[arg-type]
-                api_key=_api_key(request),
-            )
-        except GateError as exc:
-            raise _api_error(exc) from exc
+        decision = gate_evaluate(
+            model_name=data["model"],
+            version=data["version"],
+            target=data["target"],
+            caller=request.user,  # type: ignore[arg-type]
+            api_key=_api_key(request),
+        )
         return Response(GateDecisionOutputSerializer(decision).data)
 
 
@@ -139,14 +132,11 @@ class GatePromoteApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            deployment: Deployment = gate_promote(
-                decision_id=serializer.validated_data["decision_id"],
-                caller=request.user,  # type: ignore[arg-type]
-                api_key=_api_key(request),
-            )
-        except GateError as exc:
-            raise _api_error(exc) from exc
+        deployment: Deployment = gate_promote(
+            decision_id=serializer.validated_data["decision_id"],
+            caller=request.user,  # type: ignore[arg-type]
+            api_key=_api_key(request),
+        )
         return Response(self.OutputSerializer(deployment).data, status=status.HTTP_201_CREATED)
 
 

@@ -76,22 +76,3 @@ class ModelVersionOutputSerializer(serializers.Serializer):
 
     def get_aliases(self, model_version: ModelVersion) -> list[str]:
         return [alias.alias for alias in model_version.aliases.all()]
-
-
-class RegisteredModelSummaryOutputSerializer(serializers.Serializer):
-    """A model as listed: expects the annotations of selectors.registered_model_list."""
-
-    name = serializers.CharField()
-    description = serializers.CharField()
-    tags = serializers.DictField(child=serializers.CharField())
-    state = serializers.ChoiceField(choices=MirrorState.choices)
-    latest_version = serializers.IntegerField(allow_null=True)
-    version_count = serializers.IntegerField()
-    aliases = ModelAliasOutputSerializer(many=True)
-    mlflow_created_at = serializers.DateTimeField(allow_null=True)
-    mlflow_updated_at = serializers.DateTimeField(allow_null=True)
-    archived_at = serializers.DateTimeField(allow_null=True)
-    last_synced_at = serializers.DateTimeField()
-
-    class Meta:
-        ref_name = "RegisteredModelSummary"

@@ -8,7 +8,6 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import request_user
 from config.errors import ApiError
 from governance import roles
 from registry_sync.models import RegisteredModel
@@ -43,15 +43,6 @@ class CanEnterReportData(BasePermission):
         if not user or not user.is_authenticated:
             return False
         return bool(user.is_superuser or user.groups.filter(name__in=WRITER_ROLES).exists())
-
-
-def _api_error(exc: services.ReportsError) -> ApiError:
-    return ApiError(exc.message, code=exc.code, status_code=exc.status, details=exc.details)
-
-
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _month(value: str) -> Month:
@@ -151,20 +142,17 @@ class IncidentCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            incident = services.incident_record(
-                kind=data["kind"],
-                registered_model=data["model"],
-                version=data["version"],
-                started_at=data["started_at"],
-                ended_at=data["ended_at"],
-                summary=data["summary"],
-                labels=data["labels"],
-                source=IntakeSource.API,
-                actor=_user(request),
-            )
-        except services.ReportsError as exc:
-            raise _api_error(exc) from exc
+        incident = services.incident_record(
+            kind=data["kind"],
+            registered_model=data["model"],
+            version=data["version"],
+            started_at=data["started_at"],
+            ended_at=data["ended_at"],
+            summary=data["summary"],
+            labels=data["labels"],
+            source=IntakeSource.API,
+            actor=request_user(request),
+        )
         return Response(self.OutputSerializer(incident).data, status=status.HTTP_201_CREATED)
 
 
@@ -218,7 +206,11 @@ class UsageCostUpsertApi(APIView):
         values = dict(serializer.validated_data)
         model, month = values.pop("model"), values.pop("month")
         row, created = services.usage_cost_upsert(
-            registered_model=model, month=month, values=values, source=IntakeSource.API, actor=_user(request)
+            registered_model=model,
+            month=month,
+            values=values,
+            source=IntakeSource.API,
+            actor=request_user(request),
         )
         return Response(self.OutputSerializer(row).data, status=201 if created else 200)
 
@@ -265,7 +257,7 @@ class UsageCostImportApi(APIView):
         except UnicodeDecodeError as exc:
             raise ApiError("The CSV must be UTF-8.", code="CSV_ENCODING") from exc
         report = services.usage_costs_import_csv(
-            text=text, actor=_user(request), dry_run=serializer.validated_data["dry_run"]
+            text=text, actor=request_user(request), dry_run=serializer.validated_data["dry_run"]
         )
         body = {
             "created": report.created,
@@ -320,19 +312,16 @@ class BusinessOutcomeRecordApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            row = services.business_outcome_record(
-                registered_model=data["model"],
-                month=data["month"],
-                revenue_uplift=data["revenue_uplift"],
-                refunds_avoided=data["refunds_avoided"],
-                time_to_first_value_days=data["time_to_first_value_days"],
-                source=data["source"],
-                owner=_user(request),
-                actor=_user(request),
-            )
-        except services.ReportsError as exc:
-            raise _api_error(exc) from exc
+        row = services.business_outcome_record(
+            registered_model=data["model"],
+            month=data["month"],
+            revenue_uplift=data["revenue_uplift"],
+            refunds_avoided=data["refunds_avoided"],
+            time_to_first_value_days=data["time_to_first_value_days"],
+            source=data["source"],
+            owner=request_user(request),
+            actor=request_user(request),
+        )
         return Response(self.OutputSerializer(row).data)
 
 
@@ -514,10 +503,7 @@ class MonthlyReportGenerateApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            report = services.monthly_report_generate(
-                month=serializer.validated_data["month"], actor=_user(request)
-            )
-        except services.ReportsError as exc:
-            raise _api_error(exc) from exc
+        report = services.monthly_report_generate(
+            month=serializer.validated_data["month"], actor=request_user(request)
+        )
         return Response(MonthlyReportSerializer(report).data, status=status.HTTP_201_CREATED)

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from config.errors import ServiceError
 from governance.services.audit import audit_event_record
 from registry_sync.models import ModelVersion, RegisteredModel
 from reports.intake import AlertNotice, RowError, usage_cost_csv_parse
@@ -35,13 +36,8 @@ from reports.periods import Month
 ALERTMANAGER_ACTOR = "system:alertmanager"
 
 
-class ReportsError(Exception):
-    def __init__(self, message: str, *, code: str, status: int = 400, details: Any = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.status = status
-        self.details = details
+class ReportsError(ServiceError):
+    """A request the reports services refuse (same fields as every ServiceError)."""
 
 
 @dataclass

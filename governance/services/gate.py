@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.errors import ServiceError
 from config.observability import record_gate_decision
 from governance import signing
 from governance.models import (
@@ -45,14 +46,11 @@ MIRROR_STALE = "MIRROR_STALE"
 VERSION_ARCHIVED = "VERSION_ARCHIVED"
 
 
-class GateError(Exception):
-    """A request the gate cannot act on; carries the API status and a stable code."""
+class GateError(ServiceError):
+    """A request the governance services refuse; carries the API status and a stable code."""
 
     def __init__(self, code: str, message: str, *, status: int) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+        super().__init__(message, code=code, status=status)
 
 
 # ------------------------------------------------------------------------------------------------ signing
