@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from config.errors import ServiceError
 from config.observability import ENQUEUE_FAILURES
 from governance.services.audit import audit_event_record
 from registry_sync.models import WebhookDelivery
@@ -35,12 +36,9 @@ SYNC_EVENTS = {
 WEBHOOK_ACTOR = "system:mlflow-webhook"
 
 
-class WebhookRejected(Exception):
+class WebhookRejected(ServiceError):
     def __init__(self, code: str, message: str, *, status: int) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+        super().__init__(message, code=code, status=status)
 
 
 @dataclass(frozen=True)
