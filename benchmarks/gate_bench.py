@@ -217,6 +217,7 @@ def main() -> int:
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": args.database_url,
         "DEBUG": "false",
+        "DATABASE_CONN_MAX_AGE": "600",  # persistent connections, as in production
         "MLGOV_DATA_DIR": str(data_dir),
         "GATE_MIRROR_MAX_AGE_SECONDS": "86400",  # a warm mirror: no MLflow round trip per decision
         "GATE_RATE_LIMIT": "1000000/min",
