@@ -6,13 +6,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
+from config.login import RateLimitedLoginView
 from config.observability import metrics_view
 
 urlpatterns = [
     path("", include("governance.urls")),
     path("assessments/", include("assessments.urls")),
     path("reports/", include("reports.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("governance.api_urls")),
