@@ -18,7 +18,13 @@ from django.utils import timezone
 from mlflow import MlflowClient
 
 from governance import roles
-from governance.models import Deployment, ModelGovernance, SignOff
+from governance.models import ApprovalRequest, Deployment, ModelGovernance, SignOff
+from governance.services.approvals import (
+    approval_request_approve,
+    approval_request_create,
+    approval_request_start_review,
+    approval_request_submit,
+)
 from governance.services.gate import gate_evaluate, gate_promote
 from governance.services.records import intended_use_set, raci_assign, signoff_record
 from governance.services.users import user_with_roles_ensure
@@ -173,6 +179,7 @@ class Command(BaseCommand):
                         user=User.objects.get(username=username),
                         comment="Reviewed in the demo committee meeting.",
                     )
+        self._approvals(admin)
         self.stdout.write("gate decisions (production):")
         for name, number, _ in DEMO_SIGNOFFS:
             decision = gate_evaluate(model_name=name, version=number, target="production", caller=admin)
@@ -186,6 +193,23 @@ class Command(BaseCommand):
                 deployment = gate_promote(decision_id=decision.pk, caller=admin)
                 self.stdout.write(
                     f"        promoted: @{deployment.alias} -> v{number} set in MLflow by the platform"
+                )
+
+    def _approvals(self, admin: User) -> None:
+        """Approval requests in the committee's queue: one taken through review and approval, the others
+        left submitted (the admin submits, so the owner's sign-off still counts)."""
+        for name, number, _ in DEMO_SIGNOFFS:
+            version = ModelVersion.objects.filter(registered_model__name=name, version=number).first()
+            if version is None or ApprovalRequest.objects.filter(model_version=version).exists():
+                continue
+            request = approval_request_create(model_version=version, target="production", actor=admin)
+            approval_request_submit(request=request, actor=admin)
+            if name == "diabetes-progression-risk":
+                approval_request_start_review(request=request, actor=User.objects.get(username="validator"))
+                approval_request_approve(
+                    request=request,
+                    actor=User.objects.get(username="committee1"),
+                    comment="Bias within the limited-tier limits; validation reviewed.",
                 )
 
     def _report(self) -> None:
