@@ -18,7 +18,7 @@ from django.utils import timezone
 from mlflow import MlflowClient
 
 from governance import roles
-from governance.models import ApprovalRequest, Deployment, ModelGovernance, SignOff
+from governance.models import ApprovalRequest, Deployment, GateDecision, ModelGovernance, SignOff
 from governance.services.approvals import (
     approval_request_approve,
     approval_request_create,
@@ -33,6 +33,7 @@ from registry_sync.demo_seed import seed_registry
 from registry_sync.mlflow_server import MlflowServer, mlflow_is_healthy, start_mlflow_server
 from registry_sync.models import ModelVersion, RegisteredModel
 from registry_sync.services.webhooks import SYNC_EVENTS
+from reports.models import MonthlyReport
 from reports.periods import Month
 from reports.services import monthly_report_generate, usage_cost_upsert
 
@@ -182,7 +183,14 @@ class Command(BaseCommand):
         self._approvals(admin)
         self.stdout.write("gate decisions (production):")
         for name, number, _ in DEMO_SIGNOFFS:
-            decision = gate_evaluate(model_name=name, version=number, target="production", caller=admin)
+            earlier = GateDecision.objects.filter(
+                model_version__registered_model__name=name,
+                model_version__version=number,
+                target_stage="production",
+            ).first()  # a second run shows the stored decision instead of adding one
+            decision = earlier or gate_evaluate(
+                model_name=name, version=number, target="production", caller=admin
+            )
             codes = ", ".join(sorted({r["code"] for r in decision.reasons})) or "all requirements met"
             verdict = "ALLOW" if decision.allow else "DENY "
             self.stdout.write(f"  {verdict} {name} v{number} (tier {decision.risk_tier}): {codes}")
@@ -237,10 +245,12 @@ class Command(BaseCommand):
                 source="demo data (illustrative figures)",
                 actor="system:demo",
             )
-        report = monthly_report_generate(month=month, actor="system:demo", progress=lambda m: None)
+        report = MonthlyReport.objects.filter(period=month.first_day).order_by("-version").first()
+        if report is None:  # a second run keeps the archived report (regenerating would add a version)
+            report = monthly_report_generate(month=month, actor="system:demo", progress=lambda m: None)
         self.stdout.write(
             f"executive PDF for {month}: {report.file.path} ({report.page_count} pages, "
-            f"sha256 {report.sha256[:16]}…) — also at http://127.0.0.1:8000/reports/"
+            f"sha256 {report.sha256[:16]}…) — dashboard: http://127.0.0.1:8000/reports/?month={month}"
         )
 
     def _mlflow(self) -> MlflowServer | None:
