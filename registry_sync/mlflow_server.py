@@ -39,6 +39,12 @@ class MlflowServer:
     process: subprocess.Popen[bytes] | None
     log_path: Path
 
+    def kill(self) -> None:
+        """Crash the server (SIGKILL to its whole process group), as an outage would."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
