@@ -1,5 +1,5 @@
 """REST API (v1) of reports: incident intake (Alertmanager webhook and plain API), usage/cost and outcome entry,
-CSV import, KPIs of a month, the ROI worksheet and the monthly report archive. One APIView per operation.
+incident and usage/cost CSV import, KPIs of a month, the ROI worksheet and the monthly report archive. One APIView per operation.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,17 +20,15 @@ from rest_framework.views import APIView
 
 from config.api import request_user
 from config.errors import ApiError
-from governance import roles
 from registry_sync.models import RegisteredModel
 from reports import selectors, services
-from reports.authentication import AlertmanagerTokenAuthentication, IsAlertmanager
+from reports.authentication import AlertmanagerTokenAuthentication, IsAlertmanager, user_can_enter_report_data
 from reports.intake import IntakeError, alertmanager_payload_parse
 from reports.models import IncidentKind, IntakeSource, MonthlyReport
 from reports.periods import Month
 from reports.roi import HORIZONS, RoiAssumptions, roi_worksheet
 
 TAG = "reports"
-WRITER_ROLES = {roles.ADMIN, roles.MODEL_OWNER, roles.COMPLIANCE_OFFICER}
 
 
 class CanEnterReportData(BasePermission):
@@ -39,10 +37,7 @@ class CanEnterReportData(BasePermission):
     message = "Entering report data needs the admin, model_owner or compliance_officer role."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if not user or not user.is_authenticated:
-            return False
-        return bool(user.is_superuser or user.groups.filter(name__in=WRITER_ROLES).exists())
+        return user_can_enter_report_data(request.user)
 
 
 def _month(value: str) -> Month:
@@ -221,16 +216,72 @@ class RowErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class CsvTextParser(BaseParser):
+    """A raw `text/csv` request body, decoded as UTF-8 (a BOM is dropped)."""
+
+    media_type = "text/csv"
+
+    # request.data is then the CSV text rather than a mapping
+    def parse(  # type: ignore[override]
+        self, stream: Any, media_type: str | None = None, parser_context: Any = None
+    ) -> str:
+        try:
+            return stream.read().decode("utf-8-sig") if stream is not None else ""
+        except UnicodeDecodeError as exc:
+            raise ApiError("The CSV must be UTF-8.", code="CSV_ENCODING") from exc
+
+
+class CsvUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    dry_run = serializers.BooleanField(required=False, default=False)
+
+
+CSV_IMPORT_PARAMETERS = [
+    OpenApiParameter(
+        "dry_run", bool, required=False, description="With a text/csv body: validate only (multipart: field)."
+    )
+]
+
+
+def csv_import_text(request: Request) -> tuple[str, bool]:
+    """The CSV text and dry-run flag of an import request: a `text/csv` body or a multipart `file`."""
+    if isinstance(request.data, str):
+        dry_run = serializers.BooleanField().to_internal_value(request.query_params.get("dry_run", "false"))
+        return request.data, dry_run
+    serializer = CsvUploadSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    try:
+        text = serializer.validated_data["file"].read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApiError("The CSV must be UTF-8.", code="CSV_ENCODING") from exc
+    return text, serializer.validated_data["dry_run"]
+
+
+def csv_import_response(report: services.ImportReport) -> dict[str, Any]:
+    """The import counts, or ApiError 400 `CSV_INVALID` listing every row error (nothing was written)."""
+    if not report.ok:
+        raise ApiError(
+            f"The CSV has {len(report.errors)} problem(s); nothing was imported.",
+            code="CSV_INVALID",
+            details={"errors": [e.as_dict() for e in report.errors]},
+        )
+    return {
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "dry_run": report.dry_run,
+        "errors": [],
+    }
+
+
 class UsageCostImportApi(APIView):
-    """CSV import (multipart `file`): all rows are written, or none and a row-level error report (400)."""
+    """CSV import (multipart `file` or a text/csv body): all rows are written, or none and a row-level error
+    report (400)."""
 
     permission_classes = [CanEnterReportData]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser, FormParser, CsvTextParser]
 
-    class InputSerializer(serializers.Serializer):
-        file = serializers.FileField()
-        dry_run = serializers.BooleanField(required=False, default=False)
-
+    class InputSerializer(CsvUploadSerializer):
         class Meta:
             ref_name = "UsageCostImportInput"
 
@@ -246,32 +297,48 @@ class UsageCostImportApi(APIView):
     @extend_schema(
         tags=[TAG],
         operation_id="reports_usage_cost_import",
-        request={"multipart/form-data": InputSerializer},
+        request={"multipart/form-data": InputSerializer, "text/csv": OpenApiTypes.STR},
+        parameters=CSV_IMPORT_PARAMETERS,
         responses={200: OutputSerializer},
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            text = serializer.validated_data["file"].read().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ApiError("The CSV must be UTF-8.", code="CSV_ENCODING") from exc
-        report = services.usage_costs_import_csv(
-            text=text, actor=request_user(request), dry_run=serializer.validated_data["dry_run"]
-        )
-        body = {
-            "created": report.created,
-            "updated": report.updated,
-            "dry_run": report.dry_run,
-            "errors": [e.as_dict() for e in report.errors],
-        }
-        if not report.ok:
-            raise ApiError(
-                f"The CSV has {len(report.errors)} problem(s); nothing was imported.",
-                code="CSV_INVALID",
-                details={"errors": body["errors"]},
-            )
-        return Response(self.OutputSerializer(body).data)
+        text, dry_run = csv_import_text(request)
+        report = services.usage_costs_import_csv(text=text, actor=request_user(request), dry_run=dry_run)
+        return Response(self.OutputSerializer(csv_import_response(report)).data)
+
+
+class IncidentImportApi(APIView):
+    """Incident CSV import (multipart `file` or a text/csv body), keyed by `external_id` so re-imports are
+    idempotent: all rows are written, or none and a row-level error report (400)."""
+
+    permission_classes = [CanEnterReportData]
+    parser_classes = [MultiPartParser, FormParser, CsvTextParser]
+
+    class InputSerializer(CsvUploadSerializer):
+        class Meta:
+            ref_name = "IncidentImportInput"
+
+    class OutputSerializer(serializers.Serializer):
+        created = serializers.IntegerField()
+        updated = serializers.IntegerField()
+        unchanged = serializers.IntegerField()
+        dry_run = serializers.BooleanField()
+        errors = RowErrorSerializer(many=True)  # type: ignore[assignment]
+
+        class Meta:
+            ref_name = "IncidentImportReport"
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="incidents_import",
+        request={"multipart/form-data": InputSerializer, "text/csv": OpenApiTypes.STR},
+        parameters=CSV_IMPORT_PARAMETERS,
+        responses={200: OutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        text, dry_run = csv_import_text(request)
+        report = services.incidents_import_csv(text=text, actor=request_user(request), dry_run=dry_run)
+        return Response(self.OutputSerializer(csv_import_response(report)).data)
 
 
 class BusinessOutcomeRecordApi(APIView):

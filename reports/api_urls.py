@@ -9,6 +9,7 @@ app_name = "reports-api"
 urlpatterns = [
     path("incidents/alertmanager", api.AlertmanagerWebhookApi.as_view(), name="alertmanager"),
     path("incidents/", api.IncidentCreateApi.as_view(), name="incident-create"),
+    path("incidents/import", api.IncidentImportApi.as_view(), name="incident-import"),
     path("reports/usage-costs", api.UsageCostUpsertApi.as_view(), name="usage-cost-upsert"),
     path("reports/usage-costs/import", api.UsageCostImportApi.as_view(), name="usage-cost-import"),
     path("reports/outcomes", api.BusinessOutcomeRecordApi.as_view(), name="outcome-record"),

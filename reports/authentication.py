@@ -1,5 +1,6 @@
 """Alertmanager's webhook credential: `Authorization: Bearer <REPORTS_ALERTMANAGER_TOKEN>` (its
-http_config.authorization), compared in constant time. An empty setting disables the endpoint."""
+http_config.authorization), compared in constant time. An empty setting disables the endpoint. Also the
+writer-role check shared by the API and the entry pages."""
 
 from __future__ import annotations
 
@@ -14,7 +15,17 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from governance import roles
+
 ALERTMANAGER_PRINCIPAL = "alertmanager"
+WRITER_ROLES = {roles.ADMIN, roles.MODEL_OWNER, roles.COMPLIANCE_OFFICER}
+
+
+def user_can_enter_report_data(user: Any) -> bool:
+    """Admins, model owners and compliance officers (or superusers) enter report figures."""
+    if not user or not user.is_authenticated:
+        return False
+    return bool(user.is_superuser or user.groups.filter(name__in=WRITER_ROLES).exists())
 
 
 class AlertmanagerTokenAuthentication(BaseAuthentication):

@@ -1,4 +1,4 @@
-"""Pure parsing of intake payloads: Alertmanager webhook notifications and usage/cost CSV files.
+"""Pure parsing of intake payloads: Alertmanager webhook notifications and usage/cost and incident CSV files.
 
 Parsers collect every problem with its location (alert index or CSV line and column) instead of stopping at
 the first, so a caller can reject the whole payload with a complete error report.
@@ -191,32 +191,46 @@ class UsageCostRow:
     values: dict[str, Any]
 
 
+def csv_records_read(
+    text: str, *, columns: tuple[str, ...], required: tuple[str, ...]
+) -> tuple[list[tuple[int, dict[str, str]]], list[str], list[RowError]]:
+    """The (line, record) pairs of a CSV with a header line, its header, and header problems (if any, no rows).
+
+    Values are stripped; an empty cell is an empty string. Line numbers count the header as line 1.
+    """
+    reader = csv.DictReader(io.StringIO(text))
+    header = list(reader.fieldnames or [])
+    errors = [
+        RowError(1, column, "required column is missing") for column in required if column not in header
+    ]
+    errors += [RowError(1, column, "unknown column") for column in header if column not in columns]
+    if errors:
+        return [], header, errors
+    records = [
+        (reader.line_num, {k: (v or "").strip() for k, v in record.items() if isinstance(k, str)})
+        for record in reader
+    ]
+    return records, header, []
+
+
 def usage_cost_csv_parse(text: str) -> tuple[list[UsageCostRow], list[RowError]]:
     """Rows of a usage/cost CSV (header line first) and the problems found, by line and column."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
-    missing = [c for c in _REQUIRED_COLUMNS if c not in header]
-    unknown = [c for c in header if c not in USAGE_COST_COLUMNS]
-    errors = [RowError(1, column, "required column is missing") for column in missing]
-    errors += [RowError(1, column, "unknown column") for column in unknown]
-    if errors:
-        return [], errors
+    records, header, errors = csv_records_read(text, columns=USAGE_COST_COLUMNS, required=_REQUIRED_COLUMNS)
     rows: list[UsageCostRow] = []
     seen: dict[tuple[str, Month], int] = {}
-    for record in reader:
-        line = reader.line_num
+    for line, record in records:
         row_errors: list[RowError] = []
         values: dict[str, Any] = {}
-        model = (record.get("model") or "").strip()
+        model = record.get("model", "")
         if not model:
             row_errors.append(RowError(line, "model", "is required"))
         month: Month | None = None
         try:
-            month = Month.parse(record.get("month") or "")
+            month = Month.parse(record.get("month", ""))
         except ValueError as exc:
             row_errors.append(RowError(line, "month", str(exc)))
         for column in header:
-            raw = (record.get(column) or "").strip()
+            raw = record.get(column, "")
             if column in _REQUIRED_COLUMNS or raw == "":
                 continue
             try:
@@ -245,4 +259,81 @@ def usage_cost_csv_parse(text: str) -> tuple[list[UsageCostRow], list[RowError]]
             errors += row_errors
         elif month is not None:
             rows.append(UsageCostRow(line=line, model=model, month=month, values=values))
+    return rows, errors
+
+
+INCIDENT_COLUMNS = ("external_id", "kind", "model", "version", "started_at", "ended_at", "summary")
+_INCIDENT_REQUIRED = ("external_id", "kind", "started_at")
+_INCIDENT_KINDS = tuple(k for k in IncidentKind.values if k != IncidentKind.OTHER)
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    line: int
+    external_id: str
+    kind: str
+    model: str
+    version: int | None
+    started_at: datetime
+    ended_at: datetime | None
+    summary: str
+
+
+def incident_csv_parse(text: str) -> tuple[list[IncidentRow], list[RowError]]:
+    """Rows of an incident CSV (drift, SLA breach, safety failure, rollback) and the problems found."""
+    records, _header, errors = csv_records_read(text, columns=INCIDENT_COLUMNS, required=_INCIDENT_REQUIRED)
+    rows: list[IncidentRow] = []
+    seen: dict[str, int] = {}
+    for line, record in records:
+        row_errors: list[RowError] = []
+        external_id = record.get("external_id", "")
+        if not external_id:
+            row_errors.append(RowError(line, "external_id", "is required"))
+        elif len(external_id) > 100:
+            row_errors.append(RowError(line, "external_id", "must be at most 100 characters"))
+        else:
+            first = seen.setdefault(external_id, line)
+            if first != line:
+                row_errors.append(RowError(line, "external_id", f"duplicates line {first}"))
+        kind = record.get("kind", "").lower()
+        if kind not in _INCIDENT_KINDS:
+            row_errors.append(RowError(line, "kind", f"must be one of {', '.join(_INCIDENT_KINDS)}"))
+        version: int | None = None
+        raw_version = record.get("version", "")
+        if raw_version:
+            if raw_version.isdigit() and int(raw_version) > 0:
+                version = int(raw_version)
+            else:
+                row_errors.append(RowError(line, "version", "must be a positive integer"))
+        started_at = _timestamp(record.get("started_at"))
+        if started_at is None:
+            row_errors.append(RowError(line, "started_at", "must be an ISO 8601 timestamp with a time zone"))
+        ended_at: datetime | None = None
+        if record.get("ended_at"):
+            ended_at = _timestamp(record["ended_at"])
+            if ended_at is None:
+                row_errors.append(
+                    RowError(line, "ended_at", "must be an ISO 8601 timestamp with a time zone")
+                )
+            elif started_at is not None and ended_at < started_at:
+                row_errors.append(RowError(line, "ended_at", "is before started_at"))
+        summary = record.get("summary", "")
+        if len(summary) > 500:
+            row_errors.append(RowError(line, "summary", "must be at most 500 characters"))
+        if row_errors:
+            errors += row_errors
+            continue
+        assert started_at is not None
+        rows.append(
+            IncidentRow(
+                line=line,
+                external_id=external_id,
+                kind=kind,
+                model=record.get("model", ""),
+                version=version,
+                started_at=started_at,
+                ended_at=ended_at,
+                summary=summary,
+            )
+        )
     return rows, errors

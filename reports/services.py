@@ -1,5 +1,5 @@
-"""Writes of the reports app: incident intake (Alertmanager, API), usage/cost and business outcome entry,
-CSV import, and archiving generated monthly reports. Each writes its audit events in the same transaction.
+"""Writes of the reports app: incident intake (Alertmanager, API, CSV), usage/cost and business outcome entry,
+usage/cost CSV import and MLflow read-in, and archiving generated monthly reports. Each writes its audit events in the same transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from django.utils import timezone
 from config.errors import ServiceError
 from governance.services.audit import audit_event_record
 from registry_sync.models import ModelVersion, RegisteredModel
-from reports.intake import AlertNotice, RowError, usage_cost_csv_parse
+from reports.intake import AlertNotice, RowError, incident_csv_parse, usage_cost_csv_parse
+from reports.mlflow_usage import usage_figures_from_mirror
 from reports.models import (
     BusinessOutcome,
     Incident,
@@ -209,6 +210,7 @@ def usage_cost_upsert(
 class ImportReport:
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     dry_run: bool = False
 
@@ -217,18 +219,28 @@ class ImportReport:
         return not self.errors
 
 
+def _models_by_name(named: list[tuple[int, str]], errors: list[RowError]) -> dict[str, RegisteredModel]:
+    """Registered models for the (line, name) pairs given; an unknown name adds an error on its line."""
+    names = {name for _line, name in named if name}
+    found = {m.name: m for m in RegisteredModel.objects.filter(name__in=names)}
+    errors += [
+        RowError(line, "model", f"no registered model named {name!r}")
+        for line, name in named
+        if name and name not in found
+    ]
+    return found
+
+
+def _import_report(errors: list[RowError], dry_run: bool) -> ImportReport:
+    return ImportReport(errors=sorted(errors, key=lambda e: (e.line, e.column)), dry_run=dry_run)
+
+
 @transaction.atomic
 def usage_costs_import_csv(*, text: str, actor: User | str, dry_run: bool = False) -> ImportReport:
     """Import a usage/cost CSV: every row is valid and written, or nothing is (the report lists the errors)."""
     rows, errors = usage_cost_csv_parse(text)
-    names = {row.model for row in rows}
-    models_by_name = {m.name: m for m in RegisteredModel.objects.filter(name__in=names)}
-    errors += [
-        RowError(row.line, "model", f"no registered model named {row.model!r}")
-        for row in rows
-        if row.model not in models_by_name
-    ]
-    report = ImportReport(errors=sorted(errors, key=lambda e: (e.line, e.column)), dry_run=dry_run)
+    models_by_name = _models_by_name([(row.line, row.model) for row in rows], errors)
+    report = _import_report(errors, dry_run)
     if report.errors or dry_run:
         return report
     existing = set(
@@ -250,6 +262,114 @@ def usage_costs_import_csv(*, text: str, actor: User | str, dry_run: bool = Fals
             actor=actor,
         )
     return report
+
+
+CSV_FINGERPRINT_PREFIX = "csv:"
+
+
+@transaction.atomic
+def incidents_import_csv(*, text: str, actor: User | str, dry_run: bool = False) -> ImportReport:
+    """Import incidents from CSV, all rows or none. The natural key is `external_id` (stored as the fingerprint
+    `csv:<external_id>`): re-importing a file updates changed rows and leaves the others untouched."""
+    rows, errors = incident_csv_parse(text)
+    models_by_name = _models_by_name([(row.line, row.model) for row in rows], errors)
+    report = _import_report(errors, dry_run)
+    if report.errors:
+        return report
+    versions = _versions_for({(r.model, r.version) for r in rows if r.model and r.version})
+    existing = {
+        i.fingerprint: i
+        for i in Incident.objects.select_for_update().filter(
+            source=IntakeSource.CSV,
+            fingerprint__in={CSV_FINGERPRINT_PREFIX + r.external_id for r in rows},
+        )
+    }
+    for row in rows:
+        fingerprint = CSV_FINGERPRINT_PREFIX + row.external_id
+        values: dict[str, Any] = {
+            "kind": row.kind,
+            "status": IncidentStatus.RESOLVED if row.ended_at else IncidentStatus.FIRING,
+            "registered_model_id": getattr(models_by_name.get(row.model), "pk", None),
+            "model_version_id": getattr(versions.get((row.model, row.version or 0)), "pk", None),
+            "model_name": row.model,
+            "version": row.version,
+            "summary": row.summary,
+            "started_at": row.started_at,
+            "ended_at": row.ended_at,
+        }
+        incident = existing.get(fingerprint)
+        if incident is None:
+            report.created += 1
+            if not dry_run:
+                incident = Incident.objects.create(
+                    fingerprint=fingerprint, source=IntakeSource.CSV, labels={}, **values
+                )
+                audit_event_record(
+                    action="incident.recorded",
+                    actor=actor,
+                    target=incident,
+                    data={"kind": row.kind, "status": incident.status, "model": row.model, "source": "csv"},
+                )
+            continue
+        changed = {name: value for name, value in values.items() if getattr(incident, name) != value}
+        if not changed:
+            report.unchanged += 1
+            continue
+        report.updated += 1
+        if dry_run:
+            continue
+        for name, value in changed.items():
+            setattr(incident, name, value)
+        incident.save(update_fields=[*changed, "updated_at"])
+        audit_event_record(
+            action="incident.updated",
+            actor=actor,
+            target=incident,
+            data={"source": "csv", "fields": sorted(changed)},
+        )
+    return report
+
+
+@dataclass
+class MlflowUsageResult:
+    written: list[str] = field(default_factory=list)
+    kept_manual: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+
+
+MLFLOW_ACTOR = "system:mlflow-usage"
+
+
+@transaction.atomic
+def usage_costs_sync_from_mlflow(*, month: Month, actor: User | str = MLFLOW_ACTOR) -> MlflowUsageResult:
+    """Upsert the month's usage/cost figures that teams logged in MLflow (read from the mirror tables).
+
+    A row entered through the API or CSV is never touched: manual figures take precedence over MLflow ones.
+    """
+    result = MlflowUsageResult()
+    figures = usage_figures_from_mirror(month=month)
+    result.invalid = figures.invalid
+    rows = {
+        row.registered_model_id: row
+        for row in UsageCost.objects.select_for_update().filter(
+            month=month.first_day, registered_model__in=[m.pk for m in figures.models.values()]
+        )
+    }
+    for model_id, values in sorted(figures.values.items()):
+        model = figures.models[model_id]
+        row = rows.get(model_id)
+        if row is not None and row.source != IntakeSource.MLFLOW:
+            result.kept_manual.append(model.name)
+            continue
+        if row is not None and all(getattr(row, name) == value for name, value in values.items()):
+            result.unchanged.append(model.name)
+            continue
+        usage_cost_upsert(
+            registered_model=model, month=month, values=values, source=IntakeSource.MLFLOW, actor=actor
+        )
+        result.written.append(model.name)
+    return result
 
 
 @transaction.atomic
@@ -300,9 +420,13 @@ ProgressCallback = Callable[[str], None]
 def monthly_report_generate(
     *, month: Month, actor: User | str, progress: ProgressCallback | None = None
 ) -> MonthlyReport:
-    """Render the month's executive PDF (slow, outside any transaction), then archive it as a new version."""
+    """Read the month's MLflow-logged usage/cost, render the executive PDF (slow, outside any transaction),
+    then archive it as a new version."""
     from reports.pdf import monthly_report_render
 
+    if progress:
+        progress("reading usage/cost logged in MLflow")
+    usage_costs_sync_from_mlflow(month=month)
     rendered = monthly_report_render(month=month, progress=progress)
     if progress:
         progress("archiving")

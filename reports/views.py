@@ -1,17 +1,22 @@
 """Server-rendered report pages: the live executive dashboard (Plotly charts from the vendored plotly.js),
-the ROI worksheet with editable assumptions, and downloads of archived monthly PDFs."""
+the ROI worksheet with editable assumptions, business outcome entry, and downloads of archived monthly PDFs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import FileResponse, Http404, HttpRequest
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.contrib.auth.models import User
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
-from django.views.generic import TemplateView
+from django.views.generic import FormView, TemplateView
 
-from reports import charts, selectors
+from reports import charts, selectors, services
+from reports.authentication import user_can_enter_report_data
+from reports.forms import BusinessOutcomeForm
 from reports.models import MonthlyReport
 from reports.periods import Month
 from reports.roi import RoiAssumptions, roi_worksheet
@@ -79,6 +84,38 @@ class RoiWorksheetView(LoginRequiredMixin, TemplateView):
             chart=charts.figure_json(charts.roi_chart(worksheet)),
         )
         return context
+
+
+class BusinessOutcomeEntryView(LoginRequiredMixin, UserPassesTestMixin, FormView):
+    """Record (or correct) one model's business outcome for a month; the same service as the API."""
+
+    template_name = "reports/outcome_form.html"
+    form_class = BusinessOutcomeForm
+
+    def test_func(self) -> bool:
+        return user_can_enter_report_data(self.request.user)
+
+    def get_initial(self) -> dict[str, Any]:
+        return {
+            "month": str(_month_from(self.request)),
+            "owner": self.request.user.pk,
+            "registered_model": self.request.GET.get("model", ""),
+        }
+
+    def form_valid(self, form: BusinessOutcomeForm) -> HttpResponse:
+        actor = self.request.user
+        assert isinstance(actor, User)  # LoginRequiredMixin let only authenticated users in
+        try:
+            row = services.business_outcome_record(**form.service_arguments(), actor=actor)
+        except services.ReportsError as exc:
+            form.add_error(None, exc.message)
+            return self.form_invalid(form)
+        month = Month.of(row.month)
+        messages.success(
+            self.request, f"Business outcome of {row.registered_model.name} for {month.label} saved."
+        )
+        self.success_url = f"{reverse('reports:dashboard')}?month={month}"
+        return super().form_valid(form)
 
 
 class ReportDownloadView(LoginRequiredMixin, View):
