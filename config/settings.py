@@ -6,6 +6,7 @@ MLGOV_ENV=production the process refuses to start without SECRET_KEY, ALLOWED_HO
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -86,6 +87,45 @@ INSTALLED_APPS = [
     "assessments",
     "reports",
 ]
+
+# SSO (OIDC), off by default: docs/operations.md "SSO (OIDC)".
+OIDC_ENABLED = env_bool("OIDC_ENABLED", False)
+if OIDC_ENABLED:
+    INSTALLED_APPS += ["mozilla_django_oidc"]
+    AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",
+        "config.auth_oidc.RoleMappingOIDCBackend",
+    ]
+    OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
+    OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET")
+    OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT")
+    OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT")
+    OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT")
+    OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT") or None
+    OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+    OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+    OIDC_ROLE_CLAIM = env_str("OIDC_ROLE_CLAIM", "groups")
+    try:
+        OIDC_ROLE_MAP = json.loads(env_str("OIDC_ROLE_MAP", "{}"))
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"OIDC_ROLE_MAP is not valid JSON: {exc}") from exc
+    if not isinstance(OIDC_ROLE_MAP, dict):
+        raise ImproperlyConfigured("OIDC_ROLE_MAP must be a JSON object: IdP group -> role or list of roles.")
+    missing_oidc = [
+        name
+        for name in (
+            "OIDC_RP_CLIENT_ID",
+            "OIDC_RP_CLIENT_SECRET",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+        )
+        if not os.environ.get(name)
+    ]
+    if missing_oidc:
+        raise ImproperlyConfigured(
+            f"OIDC_ENABLED needs these environment variables: {', '.join(missing_oidc)}"
+        )
 
 MIDDLEWARE = [
     "config.observability.RequestIdMiddleware",

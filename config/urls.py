@@ -1,5 +1,6 @@
 """Top-level URL routing: UI, REST API (v1), OpenAPI schema and docs, health probes."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -26,3 +27,6 @@ urlpatterns = [
     path("readyz", health.readiness, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
 ]
+
+if settings.OIDC_ENABLED:
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))

@@ -20,6 +20,11 @@ urlpatterns = [
         views_workflow.ApprovalCreateView.as_view(),
         name="approval-create",
     ),
+    path(
+        "models/<path:name>/versions/<int:version>/lineage/",
+        views_workflow.ModelVersionLineageView.as_view(),
+        name="version-lineage",
+    ),
     path("models/<path:name>/raci/", views_workflow.RaciAssignView.as_view(), name="raci-assign"),
     # <path:...> because MLflow model names may contain "/" as well as spaces and dots.
     path("models/<path:name>/", views_workflow.ModelWorkflowDetailView.as_view(), name="model-detail"),

@@ -33,6 +33,8 @@ from governance.forms import (
     RejectForm,
     SignOffForm,
 )
+from governance.lineage import model_version_lineage
+from governance.lineage_svg import lineage_graph
 from governance.models import ApprovalRequest, RaciRole, RiskTier
 from governance.services import approvals
 from governance.services.gate import GateError, gate_evaluate
@@ -350,6 +352,23 @@ def _version_or_404(name: str, version: int) -> ModelVersion:
         return selectors.model_version_detail(name=name, version=version)
     except ModelVersion.DoesNotExist as exc:
         raise Http404("No such model version.") from exc
+
+
+class ModelVersionLineageView(LoginRequiredMixin, TemplateView):
+    """The lineage graph of one version, an htmx fragment loaded when its section scrolls into view: the
+    model page would otherwise run the lineage queries once per version."""
+
+    template_name = "governance/_lineage.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        version = _version_or_404(kwargs["name"], kwargs["version"])
+        context.update(
+            model=version.registered_model,
+            mv=version,
+            graph=lineage_graph(lineage=model_version_lineage(model_version=version)),
+        )
+        return context
 
 
 class ApprovalCreateView(LoginRequiredMixin, View):
