@@ -136,59 +136,51 @@ def _apply(obj: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
+def _upsert_by_key(
+    model: type[Any], *, key: str, rows: dict[str, dict[str, Any]], fields: tuple[str, ...]
+) -> tuple[dict[str, Any], int, int]:
+    """Create missing rows and update changed ones, matched on a unique key, in a constant number of
+    statements; returns the rows by key and the created and updated counts."""
+    existing = {getattr(obj, key): obj for obj in model.objects.filter(**{f"{key}__in": rows})}
+    now = timezone.now()
+    to_create, to_update = [], []
+    for value, columns in rows.items():
+        current = existing.get(value)
+        if current is None:
+            to_create.append(model(**{key: value}, **columns))
+        elif _apply(current, columns):
+            current.last_synced_at = now
+            to_update.append(current)
+    if to_create:
+        # ON CONFLICT: a concurrent pass that inserted the same row first is updated, not an error.
+        model.objects.bulk_create(
+            to_create, update_conflicts=True, unique_fields=[key], update_fields=list(fields)
+        )
+        created_keys = [getattr(obj, key) for obj in to_create]
+        existing.update(
+            {getattr(obj, key): obj for obj in model.objects.filter(**{f"{key}__in": created_keys})}
+        )
+    if to_update:
+        model.objects.bulk_update(to_update, [*fields, "last_synced_at"])
+    return existing, len(to_create), len(to_update)
+
+
 def registered_models_upsert(
     *, snapshots: Iterable[ModelSnapshot], sync_run: SyncRun
 ) -> dict[str, RegisteredModel]:
     """Create or update models from snapshots (no audit event here: the caller's page event covers it)."""
-    by_name = {snap.name: snap for snap in snapshots}
-    existing = {m.name: m for m in RegisteredModel.objects.filter(name__in=by_name)}
-    now = timezone.now()
-    to_create, to_update = [], []
-    for name, snap in by_name.items():
-        values = _model_fields(snap)
-        model = existing.get(name)
-        if model is None:
-            to_create.append(RegisteredModel(name=name, **values))
-        elif _apply(model, values):
-            model.last_synced_at = now
-            to_update.append(model)
-    if to_create:
-        RegisteredModel.objects.bulk_create(
-            to_create, update_conflicts=True, unique_fields=["name"], update_fields=list(MODEL_FIELDS)
-        )
-    if to_update:
-        RegisteredModel.objects.bulk_update(to_update, [*MODEL_FIELDS, "last_synced_at"])
-    sync_run.models_created += len(to_create)
-    sync_run.models_updated += len(to_update)
-    if to_create:
-        existing.update(
-            {m.name: m for m in RegisteredModel.objects.filter(name__in=[m.name for m in to_create])}
-        )
-    return existing
+    rows = {snap.name: _model_fields(snap) for snap in snapshots}
+    models, created, updated = _upsert_by_key(RegisteredModel, key="name", rows=rows, fields=MODEL_FIELDS)
+    sync_run.models_created += created
+    sync_run.models_updated += updated
+    return models
 
 
 def runs_upsert(*, snapshots: Iterable[RunSnapshot], sync_run: SyncRun) -> dict[str, Run]:
-    by_id = {snap.run_id: snap for snap in snapshots}
-    existing = {r.run_id: r for r in Run.objects.filter(run_id__in=by_id)}
-    now = timezone.now()
-    to_create, to_update = [], []
-    for run_id, snap in by_id.items():
-        values = _run_fields(snap)
-        run = existing.get(run_id)
-        if run is None:
-            to_create.append(Run(run_id=run_id, **values))
-        elif _apply(run, values):
-            run.last_synced_at = now
-            to_update.append(run)
-    if to_create:
-        Run.objects.bulk_create(
-            to_create, update_conflicts=True, unique_fields=["run_id"], update_fields=list(RUN_FIELDS)
-        )
-        existing.update({r.run_id: r for r in Run.objects.filter(run_id__in=[r.run_id for r in to_create])})
-    if to_update:
-        Run.objects.bulk_update(to_update, [*RUN_FIELDS, "last_synced_at"])
-    sync_run.runs_synced += len(to_create) + len(to_update)
-    return existing
+    rows = {snap.run_id: _run_fields(snap) for snap in snapshots}
+    runs, created, updated = _upsert_by_key(Run, key="run_id", rows=rows, fields=RUN_FIELDS)
+    sync_run.runs_synced += created + updated
+    return runs
 
 
 class RegistrySync:
