@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
 from reports import services
+from reports.management.csv_import import CsvImportCommand
 
 
-class Command(BaseCommand):
+class Command(CsvImportCommand):
     help = "Import monthly usage, SLO and cost figures per model from a CSV file (header line first)."
+    actor = "system:manage-import-usage-costs"
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("path", type=Path)
-        parser.add_argument("--dry-run", action="store_true", help="Validate only.")
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            text = options["path"].read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"cannot read {options['path']}: {exc}") from exc
-        report = services.usage_costs_import_csv(
-            text=text, actor="system:manage-import-usage-costs", dry_run=options["dry_run"]
-        )
-        if not report.ok:
-            for error in report.errors:
-                self.stderr.write(f"line {error.line}, {error.column}: {error.message}")
-            raise CommandError(f"{len(report.errors)} problem(s); nothing was imported.")
-        verb = "would import" if report.dry_run else "imported"
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"{verb} {len(text.splitlines()) - 1} row(s): {report.created} new, {report.updated} updated"
-            )
-        )
+    def import_csv(self, *, text: str, actor: str, dry_run: bool) -> services.ImportReport:
+        return services.usage_costs_import_csv(text=text, actor=actor, dry_run=dry_run)
