@@ -21,6 +21,7 @@ from assessments.models import AnswerValue, Assessment, AssessmentState, Team
 from assessments.questionnaire import current_definition
 from config.api import request_user
 from config.errors import ApiError
+from config.openapi import error_responses
 
 TAG = "assessments"
 
@@ -271,7 +272,7 @@ class TeamCreateApi(APIView):
         summary="Create a team",
         tags=[TAG],
         request=InputSerializer,
-        responses={201: TeamOutputSerializer},
+        responses={201: TeamOutputSerializer, **error_responses(409)},
     )
     def post(self, request: Request) -> Response:
         payload = self.InputSerializer(data=request.data)
@@ -320,7 +321,7 @@ class AssessmentListApi(APIView):
         summary="Assessments, newest first",
         tags=[TAG],
         parameters=[InputSerializer],
-        responses=AssessmentSummarySerializer(many=True),
+        responses={200: AssessmentSummarySerializer(many=True), **error_responses(404)},
     )
     def get(self, request: Request) -> Response:
         filters = self.InputSerializer(data=request.query_params)
@@ -342,7 +343,7 @@ class AssessmentStartApi(APIView):
         summary="Start (or resume) the team's draft assessment on the current questionnaire",
         tags=[TAG],
         request=InputSerializer,
-        responses={201: AssessmentSummarySerializer},
+        responses={201: AssessmentSummarySerializer, **error_responses(404)},
     )
     def post(self, request: Request) -> Response:
         payload = self.InputSerializer(data=request.data)
@@ -380,7 +381,7 @@ class AssessmentProfileApi(APIView):
         summary="Set the profile (and with it the stage) of a draft",
         tags=[TAG],
         request=InputSerializer,
-        responses=AssessmentSummarySerializer,
+        responses={200: AssessmentSummarySerializer, **error_responses(409)},
     )
     def put(self, request: Request, pk: int) -> Response:
         payload = self.InputSerializer(data=request.data)
@@ -418,7 +419,7 @@ class AssessmentAnswersApi(APIView):
         summary="Save a batch of answers to a draft (all or nothing)",
         tags=[TAG],
         request=InputSerializer,
-        responses=OutputSerializer,
+        responses={200: OutputSerializer, **error_responses(409)},
     )
     def put(self, request: Request, pk: int) -> Response:
         payload = self.InputSerializer(data=request.data)
@@ -435,7 +436,7 @@ class AssessmentSubmitApi(APIView):
         summary="Submit a draft: score it (claimed and verified), store the snapshot, make it immutable",
         tags=[TAG],
         request=None,
-        responses=AssessmentSummarySerializer,
+        responses={200: AssessmentSummarySerializer, **error_responses(400, 409)},
     )
     def post(self, request: Request, pk: int) -> Response:
         assessment = services.assessment_submit(assessment=_assessment(pk), actor=request_user(request))

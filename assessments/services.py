@@ -16,6 +16,7 @@ from assessments.models import Answer, AnswerValue, Assessment, AssessmentState,
 from assessments.questionnaire import Definition, current_definition, profile_errors, profile_stage
 from assessments.scoring import NA, answers_effective
 from config.errors import ServiceError
+from governance.permissions import user_is_read_only
 from governance.services.audit import audit_event_record
 
 MAX_TEXT = 2000
@@ -65,8 +66,16 @@ def questionnaire_version_publish(*, definition: Definition, actor: User | str) 
     return version
 
 
+def _refuse_viewers(actor: User | str, action: str) -> None:
+    if isinstance(actor, User) and user_is_read_only(user=actor):
+        raise AssessmentError(
+            "READ_ONLY_ROLE", f"Viewers only read: to {action} you need another role.", status=403
+        )
+
+
 @transaction.atomic
 def team_create(*, name: str, lead: User, actor: User | str) -> Team:
+    _refuse_viewers(actor, "create a team")
     name = name.strip()
     if not name:
         raise AssessmentError("TEAM_NAME_REQUIRED", "A team needs a name.", status=400)
@@ -109,6 +118,7 @@ def _locked_draft(*, assessment: Assessment, actor: User) -> Assessment:
 @transaction.atomic
 def assessment_start(*, team: Team, actor: User) -> Assessment:
     """Resume the team's draft, or start one on the current questionnaire (profile copied from the last one)."""
+    _refuse_viewers(actor, "start an assessment")
     Team.objects.select_for_update().get(pk=team.pk)
     draft = team.assessments.filter(state=AssessmentState.DRAFT).first()
     if draft is not None:

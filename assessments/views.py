@@ -79,7 +79,11 @@ class TeamCreateView(LoginRequiredMixin, View):
 
 class AssessmentStartView(LoginRequiredMixin, View):
     def post(self, request: HttpRequest, team_id: int) -> HttpResponse:
-        assessment = services.assessment_start(team=_team_or_404(team_id), actor=_user(request))
+        try:
+            assessment = services.assessment_start(team=_team_or_404(team_id), actor=_user(request))
+        except services.AssessmentError as exc:
+            messages.error(request, exc.message)
+            return redirect("assessments:index")
         return redirect("assessments:profile", pk=assessment.pk)
 
 

@@ -19,3 +19,7 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_mlgov")}  # noqa: F405
 # Serve static files through the finders: no collectstatic directory is needed in tests.
 WHITENOISE_AUTOREFRESH = True
+# Transactional tests empty every table with TRUNCATE between tests; the audit trail's TRUNCATE trigger lets this
+# connection do it (governance migration 0008). Production connections never set this.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c mlgov.allow_audit_truncate=on"  # noqa: F405

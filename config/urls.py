@@ -10,6 +10,9 @@ from config import health
 from config.login import RateLimitedLoginView
 from config.observability import metrics_view
 
+handler400 = "config.errors.bad_request"
+handler404 = "config.errors.page_not_found"
+
 urlpatterns = [
     path("", include("governance.urls")),
     path("assessments/", include("assessments.urls")),

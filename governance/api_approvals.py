@@ -12,7 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApiError
+from config.openapi import error_responses
+from governance.authentication import request_api_key
 from governance.models import ApprovalRequest, ApprovalState, SignOff, SignOffRole, TargetStage
+from governance.permissions import api_key_project_require
 from governance.services import approvals
 from governance.services.records import signoff_record
 from registry_sync.models import ModelVersion
@@ -63,7 +66,7 @@ class ApprovalCreateApi(APIView):
         tags=[APPROVALS_TAG],
         summary="Open an approval request (draft) for a model version and target",
         request=InputSerializer,
-        responses={201: ApprovalOutputSerializer},
+        responses={201: ApprovalOutputSerializer, **error_responses(404, 409)},
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -80,6 +83,7 @@ class ApprovalCreateApi(APIView):
                 code="VERSION_NOT_FOUND",
                 status_code=404,
             )
+        api_key_project_require(key=request_api_key(request), registered_model=version.registered_model)
         user: User = request.user  # type: ignore[assignment]
         created = approvals.approval_request_create(model_version=version, target=data["target"], actor=user)
         return Response(ApprovalOutputSerializer(_approval(created.pk)).data, status=status.HTTP_201_CREATED)
@@ -109,6 +113,9 @@ class _TransitionApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         approval = _approval(pk)
+        api_key_project_require(
+            key=request_api_key(request), registered_model=approval.model_version.registered_model
+        )
         user: User = request.user  # type: ignore[assignment]
         self.perform(approval, user, serializer.validated_data["comment"])
         return Response(ApprovalOutputSerializer(_approval(pk)).data)
@@ -125,7 +132,7 @@ def _transition_schema(action: str, summary: str) -> Callable[[type[_TransitionA
             tags=[APPROVALS_TAG],
             summary=summary,
             request=_TransitionApi.InputSerializer,
-            responses={200: ApprovalOutputSerializer},
+            responses={200: ApprovalOutputSerializer, **error_responses(409)},
         )(post)
         return cls
 
@@ -192,7 +199,7 @@ class ApprovalSignOffApi(APIView):
         tags=[APPROVALS_TAG],
         summary="Sign off the request's version in a role you hold (separation of duties enforced)",
         request=InputSerializer,
-        responses={201: OutputSerializer},
+        responses={201: OutputSerializer, **error_responses(409)},
     )
     def post(self, request: Request, pk: int) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -204,6 +211,9 @@ class ApprovalSignOffApi(APIView):
                 code="INVALID_TRANSITION",
                 status_code=409,
             )
+        api_key_project_require(
+            key=request_api_key(request), registered_model=approval.model_version.registered_model
+        )
         data = serializer.validated_data
         user: User = request.user  # type: ignore[assignment]
         signoff: SignOff = signoff_record(

@@ -16,11 +16,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApiError
+from config.openapi import error_responses
 from governance import roles
 from governance.api_approvals import _approval
-from governance.authentication import ScopedPermission
+from governance.authentication import ScopedPermission, request_api_key
 from governance.evidence_bundle import evidence_bundle_build
 from governance.models import EvidenceDocument, EvidenceKind, ModelGovernance, RiskTier
+from governance.permissions import api_key_project_require
 from governance.services.evidence import comment_add, evidence_upload
 from governance.services.records import (
     intended_use_set,
@@ -103,7 +105,7 @@ class EvidenceListCreateApi(APIView):
         tags=[RECORDS_TAG],
         summary="Upload a validation report, model card, compliance memo or bias report (stored with SHA-256)",
         request={"multipart/form-data": InputSerializer},
-        responses={201: EvidenceOutputSerializer},
+        responses={201: EvidenceOutputSerializer, **error_responses(413)},
     )
     def post(self, request: Request, name: str, version: int) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -161,11 +163,6 @@ class RiskTierOutputSerializer(serializers.Serializer):
     override_justification = serializers.CharField()
 
 
-def _check_role(user: Any, allowed: set[str]) -> None:
-    if not (user.is_superuser or user.groups.filter(name__in=allowed).exists()):
-        raise ApiError("This operation needs another role.", code="ROLE_REQUIRED", status_code=403)
-
-
 class IntendedUseApi(APIView):
     @extend_schema_serializer(component_name="IntendedUseRequest")
     class InputSerializer(serializers.Serializer):
@@ -181,10 +178,10 @@ class IntendedUseApi(APIView):
         responses={200: RiskTierOutputSerializer},
     )
     def put(self, request: Request, name: str) -> Response:
-        _check_role(request.user, {"model_owner", "compliance_officer", "admin"})
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         model = _model(name)
+        api_key_project_require(key=request_api_key(request), registered_model=model)
         user: User = request.user  # type: ignore[assignment]
         governance = intended_use_set(
             registered_model=model, profile=serializer.validated_data["profile"], actor=user
@@ -206,10 +203,10 @@ class TierOverrideApi(APIView):
         responses={200: RiskTierOutputSerializer},
     )
     def post(self, request: Request, name: str) -> Response:
-        _check_role(request.user, {"model_owner", "compliance_officer", "admin"})
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         model = _model(name)
+        api_key_project_require(key=request_api_key(request), registered_model=model)
         user: User = request.user  # type: ignore[assignment]
         governance = risk_tier_override_request(
             registered_model=model,
@@ -226,10 +223,11 @@ class TierOverrideApproveApi(APIView):
         tags=[RECORDS_TAG],
         summary="Approve the pending tier override (not by the person who proposed it)",
         request=None,
-        responses={200: RiskTierOutputSerializer},
+        responses={200: RiskTierOutputSerializer, **error_responses(409)},
     )
     def post(self, request: Request, name: str) -> Response:
         model = _model(name)
+        api_key_project_require(key=request_api_key(request), registered_model=model)
         user: User = request.user  # type: ignore[assignment]
         governance: ModelGovernance = risk_tier_override_approve(registered_model=model, actor=user)
         return Response(RiskTierOutputSerializer(governance).data)

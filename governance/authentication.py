@@ -38,6 +38,11 @@ class ApiKeyAuthentication(BaseAuthentication):
         return 'Bearer realm="mlgov"'
 
 
+def request_api_key(request: Request) -> ApiKey | None:
+    """The CI key the request authenticated with, if any (sessions have none)."""
+    return request.auth if isinstance(request.auth, ApiKey) else None
+
+
 def has_scope_or_role(request: Request, *, scope: str, roles: set[str]) -> bool:
     """API keys need the scope; interactive users need one of the roles (or be superuser)."""
     if isinstance(request.auth, ApiKey):

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db.models import QuerySet
 
 from governance.models import ApprovalState, RaciRole, RiskTier, TargetStage
@@ -160,16 +160,42 @@ class PersonChoiceField(forms.ModelChoiceField):
 
 
 class RaciAssignForm(WorkflowForm):
+    """A RACI role for a person or for a group (exactly one); a group counts for each of its members."""
+
     role = forms.ChoiceField(choices=RaciRole.choices, label="RACI role")
     user = PersonChoiceField(
-        queryset=User.objects.none(), label="Person", to_field_name="username", empty_label="Choose a person…"
+        queryset=User.objects.none(),
+        label="Person",
+        to_field_name="username",
+        empty_label="Choose a person…",
+        required=False,
+    )
+    group = forms.ModelChoiceField(
+        queryset=Group.objects.none(),
+        label="Or a group",
+        to_field_name="name",
+        empty_label="Choose a group…",
+        required=False,
     )
 
-    def __init__(self, *args: Any, users: QuerySet[User], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, users: QuerySet[User], groups: QuerySet[Group], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         user_field = self.fields["user"]
+        group_field = self.fields["group"]
         assert isinstance(user_field, PersonChoiceField)
+        assert isinstance(group_field, forms.ModelChoiceField)
         user_field.queryset = users
+        group_field.queryset = groups
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        has_user = cleaned.get("user") is not None
+        has_group = cleaned.get("group") is not None
+        if has_user and has_group:
+            raise forms.ValidationError("Choose a person or a group, not both.", code="both")
+        if not has_user and not has_group and not self.has_error("user") and not self.has_error("group"):
+            raise forms.ValidationError("Choose a person or a group.", code="neither")
+        return cleaned
 
 
 # ------------------------------------------------------------------------------------------------ intended use

@@ -114,17 +114,33 @@ class RaciAssignment(models.Model):
     )
     role = models.CharField(max_length=16, choices=RaciRole.choices)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="raci_assignments"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="raci_assignments",
+        null=True,
+        blank=True,
+    )
+    # A group entry counts for each of the group's members.
+    group = models.ForeignKey(
+        "auth.Group", on_delete=models.PROTECT, related_name="raci_assignments", null=True, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["registered_model", "role", "user"], name="uniq_raci_assignment")
+            models.UniqueConstraint(fields=["registered_model", "role", "user"], name="uniq_raci_assignment"),
+            models.UniqueConstraint(
+                fields=["registered_model", "role", "group"], name="uniq_raci_group_assignment"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, group__isnull=True)
+                | models.Q(user__isnull=True, group__isnull=False),
+                name="raci_user_xor_group",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.role}: {self.user_id}"
+        return f"{self.role}: group {self.group_id}" if self.group_id else f"{self.role}: {self.user_id}"
 
 
 class SignOffRole(models.TextChoices):
@@ -226,6 +242,8 @@ class GateDecision(models.Model):
         indexes = [
             models.Index(fields=["model_version", "-evaluated_at"]),
             models.Index(fields=["evaluated_at"]),
+            # The latest decision per version and target (review queue, approval page): one probe, no sort.
+            models.Index(fields=["model_version", "target_stage", "-evaluated_at", "-id"]),
         ]
 
     def __str__(self) -> str:

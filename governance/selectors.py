@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, Group, User
+from django.contrib.auth.models import Group, User
 from django.db.models import (
     Case,
     CharField,
@@ -47,6 +47,7 @@ from governance.models import (
     SignOff,
     SignOffRole,
 )
+from governance.permissions import ModelAction, Stewardship, model_action_allowed
 from policies.loader import BUNDLE_DIR, DATA_FILE_NAME
 from registry_sync.models import (
     ModelAlias,
@@ -196,7 +197,9 @@ def registered_model_governance_detail(*, name: str) -> RegisteredModel:
             _aliases_prefetch(),
             Prefetch(
                 "raci",
-                queryset=RaciAssignment.objects.select_related("user").order_by("role", "user__username"),
+                queryset=RaciAssignment.objects.select_related("user", "group").order_by(
+                    "role", "group__name", "user__username"
+                ),
             ),
             Prefetch("versions", queryset=versions.order_by("-version")),
         )
@@ -289,18 +292,14 @@ TIMELINE_OBJECT_TYPES = {
 }
 
 
-def user_role_names(*, user: User | AnonymousUser) -> frozenset[str]:
-    """The roles (Django groups) the user holds; a superuser holds them all, as the services assume."""
-    if not user.is_authenticated:
-        return frozenset()
-    if user.is_superuser:
-        return frozenset(roles.ALL_ROLES)
-    return frozenset(Group.objects.filter(user__pk=user.pk).values_list("name", flat=True))
-
-
 def user_list_active() -> QuerySet[User]:
     """Active users by username, for the RACI assignment form."""
     return User.objects.filter(is_active=True).order_by("username")
+
+
+def group_list() -> QuerySet[Group]:
+    """Every group by name, for the RACI assignment form."""
+    return Group.objects.order_by("name")
 
 
 def _team_expression(prefix: str) -> Coalesce:
@@ -472,6 +471,7 @@ class ApprovalActions:
     withdraw: bool
     retire: bool
     check_gate: bool
+    edit_intended_use: bool
     signoff_roles: Sequence[tuple[str, str]]
     signoff_blocked: str  # why this user cannot sign off, when they hold a sign-off role
     notes: Sequence[str]
@@ -486,22 +486,35 @@ def approval_request_available_actions(
     approval: ApprovalRequest,
     user: User,
     role_names: frozenset[str],
+    stewardship: Stewardship | None,
     signoffs: Sequence[SignOff] = (),
 ) -> ApprovalActions:
-    """The buttons and sign-off roles to offer `user` on `approval`, by state, role and separation of duties."""
+    """The buttons and sign-off roles to offer `user` on `approval`, by state, role, the user's stewardship
+    of the model (permissions.model_stewardship_for_roles; None when the roles decide alone) and
+    separation of duties."""
     # Imported here: the services import registry_sync, whose sync imports this module.
-    from governance.services.approvals import DECIDER_ROLES, REVIEWER_ROLES, SUBMITTER_ROLES
+    from governance.services.approvals import DECIDER_ROLES, REVIEWER_ROLES
     from governance.services.records import SIGNOFF_ROLE_GROUPS
+
+    def may(action: ModelAction) -> bool:
+        return model_action_allowed(action=action, role_names=role_names, stewardship=stewardship)
 
     state = approval.state
     is_submitter = approval.submitted_by_id == user.pk
-    is_author = user.pk in {approval.created_by_id, approval.submitted_by_id} or user.is_superuser
+    is_author = user.pk in {approval.created_by_id, approval.submitted_by_id}
     version = approval.model_version
     registrant = version.user_id or (version.run.user_id if version.run else "")
     notes = []
     if is_submitter and state in SIGNOFF_STATES:
         notes.append("You submitted this request, so someone else must review, sign off and decide it.")
     held = [role for role, group in SIGNOFF_ROLE_GROUPS.items() if group in role_names]
+    if SignOffRole.OWNER in held and not may(ModelAction.OWNER_SIGNOFF):
+        held.remove(SignOffRole.OWNER)
+        if not held and state in SIGNOFF_STATES:
+            notes.append(
+                f"You are not Responsible or Accountable for model {version.registered_model.name}, "
+                "so you cannot give its owner sign-off or act on its requests as its owner."
+            )
     signed = {s.role for s in signoffs if s.valid and s.user_id == user.pk}
     signoff_blocked = ""
     if held and is_submitter:
@@ -516,16 +529,18 @@ def approval_request_available_actions(
         else []
     )
     return ApprovalActions(
-        submit=state == ApprovalState.DRAFT and _holds(role_names, SUBMITTER_ROLES),
+        submit=state == ApprovalState.DRAFT and may(ModelAction.SUBMIT_APPROVAL),
         start_review=state == ApprovalState.SUBMITTED
         and not is_submitter
         and _holds(role_names, REVIEWER_ROLES),
         approve=state == ApprovalState.IN_REVIEW and not is_submitter and _holds(role_names, DECIDER_ROLES),
         reject=state in SIGNOFF_STATES and _holds(role_names, DECIDER_ROLES),
-        withdraw=state in (ApprovalState.DRAFT, *SIGNOFF_STATES) and is_author,
-        retire=state == ApprovalState.DEPLOYED and _holds(role_names, SUBMITTER_ROLES | DECIDER_ROLES),
+        withdraw=state in (ApprovalState.DRAFT, *SIGNOFF_STATES)
+        and (roles.ADMIN in role_names or (is_author and may(ModelAction.WITHDRAW_APPROVAL))),
+        retire=state == ApprovalState.DEPLOYED and may(ModelAction.RETIRE),
         check_gate=state in (*SIGNOFF_STATES, ApprovalState.APPROVED)
         and _holds(role_names, GATE_CHECK_ROLES),
+        edit_intended_use=may(ModelAction.EDIT_INTENDED_USE),
         signoff_roles=signoff_roles,
         signoff_blocked=signoff_blocked,
         notes=notes,

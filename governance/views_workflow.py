@@ -14,8 +14,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.models import Group, User
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
@@ -23,7 +23,8 @@ from django.utils.cache import patch_vary_headers
 from django.utils.functional import cached_property
 from django.views.generic import FormView, ListView, TemplateView, View
 
-from governance import roles, selectors
+from config.errors import ServiceError
+from governance import selectors
 from governance.forms import (
     ApprovalCreateForm,
     ApproveForm,
@@ -35,17 +36,23 @@ from governance.forms import (
 )
 from governance.lineage import model_version_lineage
 from governance.lineage_svg import lineage_graph
-from governance.models import ApprovalRequest, RaciRole, RiskTier
+from governance.models import ApprovalRequest, RaciRole, RiskTier, SignOff
+from governance.permissions import (
+    NOT_MODEL_STEWARD,
+    ModelAction,
+    model_action_allowed,
+    model_action_refusal,
+    model_stewardship_for_roles,
+    stewardship_from_assignments,
+    user_role_names,
+)
 from governance.services import approvals
-from governance.services.gate import GateError, gate_evaluate
+from governance.services.gate import gate_evaluate
 from governance.services.records import intended_use_set, raci_assign, signoff_record
 from governance.views import PAGE_SIZE, ModelDetailView, SyncBannerMixin, VersionPanel, _is_htmx_partial
 from registry_sync.models import ModelVersion, RegisteredModel
 
 DECISION_HISTORY_SIZE = 20
-INTENDED_USE_EDITORS = frozenset({roles.MODEL_OWNER, roles.COMPLIANCE_OFFICER, roles.ADMIN})
-RACI_EDITORS = frozenset({roles.MODEL_OWNER, roles.ADMIN})
-REQUESTERS = frozenset({roles.MODEL_OWNER, roles.ADMIN})
 
 
 def _user(request: HttpRequest) -> User:
@@ -54,17 +61,32 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-class RoleRequiredMixin:
-    """403 unless the user holds one of `required_roles` (after LoginRequiredMixin sent anonymous users away)."""
+class ModelPermissionMixin:
+    """404 for an unknown model, 403 (with the reason) unless the user may do `model_action` on it
+    (governance.permissions); runs after LoginRequiredMixin sent anonymous users away."""
 
-    required_roles: frozenset[str] = frozenset()
-    role_action = "do this"
+    model_action: ModelAction
+
+    @cached_property
+    def model(self) -> RegisteredModel:
+        kwargs: dict[str, Any] = self.kwargs  # type: ignore[attr-defined]
+        try:
+            return selectors.registered_model_with_governance(name=kwargs["name"])
+        except RegisteredModel.DoesNotExist as exc:
+            raise Http404("No registered model with that name.") from exc
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not selectors.user_role_names(user=request.user) & self.required_roles:
-            raise PermissionDenied(
-                f"To {self.role_action} you need one of the roles: {', '.join(sorted(self.required_roles))}."
-            )
+        role_names = user_role_names(user=request.user)
+        refusal = model_action_refusal(
+            action=self.model_action,
+            role_names=role_names,
+            stewardship=model_stewardship_for_roles(
+                user=request.user, role_names=role_names, registered_model_id=self.model.pk
+            ),
+            model_name=self.model.name,
+        )
+        if refusal is not None:
+            raise PermissionDenied(refusal.message)
         response: HttpResponseBase = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         return response
 
@@ -171,7 +193,6 @@ class ApprovalDetailView(LoginRequiredMixin, SyncBannerMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         approval: ApprovalRequest = kwargs.get("approval") or self._approval()
-        user = _user(self.request)
         version = approval.model_version
         model = version.registered_model
         signoffs = list(selectors.signoff_list(model_version_id=version.pk, target=approval.target_stage))
@@ -180,12 +201,7 @@ class ApprovalDetailView(LoginRequiredMixin, SyncBannerMixin, TemplateView):
                 : DECISION_HISTORY_SIZE + 1
             ]
         )
-        actions = selectors.approval_request_available_actions(
-            approval=approval,
-            user=user,
-            role_names=selectors.user_role_names(user=user),
-            signoffs=signoffs,
-        )
+        actions = self._actions(approval, signoffs)
         tier = selectors.model_effective_risk_tier(model=model)
         thresholds = selectors.bias_thresholds_for_tier(risk_tier=tier)
         run = version.run
@@ -213,6 +229,23 @@ class ApprovalDetailView(LoginRequiredMixin, SyncBannerMixin, TemplateView):
             timeline=selectors.approval_request_timeline(approval=approval),
         )
         return context
+
+    def _actions(
+        self, approval: ApprovalRequest, signoffs: list[SignOff] | None = None
+    ) -> selectors.ApprovalActions:
+        user = _user(self.request)
+        role_names = user_role_names(user=user)
+        return selectors.approval_request_available_actions(
+            approval=approval,
+            user=user,
+            role_names=role_names,
+            stewardship=model_stewardship_for_roles(
+                user=user,
+                role_names=role_names,
+                registered_model_id=approval.model_version.registered_model_id,
+            ),
+            signoffs=signoffs or (),
+        )
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         approval = self._approval()
@@ -243,7 +276,7 @@ class ApprovalDetailView(LoginRequiredMixin, SyncBannerMixin, TemplateView):
             comment = form.cleaned_data["comment"]
         try:
             perform(approval, _user(self.request), comment)
-        except GateError as exc:
+        except ServiceError as exc:
             return self._refused(approval, exc.message, **forms)
         messages.success(self.request, done)
         return HttpResponseRedirect(_approval_url(approval.pk))
@@ -253,9 +286,7 @@ class ApprovalDetailView(LoginRequiredMixin, SyncBannerMixin, TemplateView):
         signoffs = list(
             selectors.signoff_list(model_version_id=approval.model_version_id, target=approval.target_stage)
         )
-        actions = selectors.approval_request_available_actions(
-            approval=approval, user=user, role_names=selectors.user_role_names(user=user), signoffs=signoffs
-        )
+        actions = self._actions(approval, signoffs)
         form = SignOffForm(self.request.POST, prefix="signoff", role_choices=actions.signoff_roles)
         if approval.state not in selectors.SIGNOFF_STATES:
             return self._refused(
@@ -277,16 +308,14 @@ class ApprovalDetailView(LoginRequiredMixin, SyncBannerMixin, TemplateView):
                 comment=form.cleaned_data["comment"],
                 evidence=form.cleaned_data["evidence"],
             )
-        except GateError as exc:
+        except ServiceError as exc:
             return self._refused(approval, exc.message, signoff_form=form)
         messages.success(self.request, f"Signed off as {signoff.get_role_display().lower()}.")
         return HttpResponseRedirect(_approval_url(approval.pk))
 
     def _check_gate(self, approval: ApprovalRequest) -> HttpResponse:
         user = _user(self.request)
-        actions = selectors.approval_request_available_actions(
-            approval=approval, user=user, role_names=selectors.user_role_names(user=user)
-        )
+        actions = self._actions(approval)
         if not actions.check_gate:
             return self._refused(
                 approval,
@@ -301,7 +330,7 @@ class ApprovalDetailView(LoginRequiredMixin, SyncBannerMixin, TemplateView):
                 target=approval.target_stage,
                 caller=user,
             )
-        except GateError as exc:
+        except ServiceError as exc:
             return self._refused(approval, exc.message)
         if decision.allow:
             messages.success(self.request, "The gate allows this deployment now.")
@@ -327,7 +356,7 @@ class ModelWorkflowDetailView(ModelDetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         model: RegisteredModel = context["model"]
-        role_names = selectors.user_role_names(user=self.request.user)
+        role_names = user_role_names(user=self.request.user)
         by_version = selectors.approval_requests_by_version(registered_model_id=model.pk)
         context["panels"] = [
             WorkflowPanel(
@@ -336,13 +365,33 @@ class ModelWorkflowDetailView(ModelDetailView):
             )
             for panel in context["panels"]
         ]
-        can_assign_raci = bool(role_names & RACI_EDITORS)
+        # The RACI is prefetched with the model: the user's stewardship costs no query here.
+        stewardship = stewardship_from_assignments(
+            assignments=model.raci.all(), user=self.request.user, group_names=role_names
+        )
+
+        def may(action: ModelAction) -> bool:
+            return model_action_allowed(action=action, role_names=role_names, stewardship=stewardship)
+
+        can_assign_raci = may(ModelAction.EDIT_RACI)
+        refusal = model_action_refusal(
+            action=ModelAction.CREATE_APPROVAL,
+            role_names=role_names,
+            stewardship=stewardship,
+            model_name=model.name,
+        )
         context.update(
-            can_request_approval=bool(role_names & REQUESTERS),
-            can_edit_intended_use=bool(role_names & INTENDED_USE_EDITORS),
+            can_request_approval=refusal is None,
+            # Model owners are told why the owner's forms are missing; other roles never had them.
+            stewardship_note=refusal.message if refusal and refusal.code == NOT_MODEL_STEWARD else "",
+            can_edit_intended_use=may(ModelAction.EDIT_INTENDED_USE),
             can_assign_raci=can_assign_raci,
             approval_create_form=ApprovalCreateForm(),
-            raci_form=RaciAssignForm(users=selectors.user_list_active()) if can_assign_raci else None,
+            raci_form=(
+                RaciAssignForm(users=selectors.user_list_active(), groups=selectors.group_list())
+                if can_assign_raci
+                else None
+            ),
         )
         return context
 
@@ -384,7 +433,7 @@ class ApprovalCreateView(LoginRequiredMixin, View):
             created = approvals.approval_request_create(
                 model_version=version, target=form.cleaned_data["target"], actor=_user(request)
             )
-        except GateError as exc:
+        except ServiceError as exc:
             messages.error(request, exc.message)
             return HttpResponseRedirect(_model_url(name, f"v{version.version}"))
         messages.success(
@@ -394,54 +443,53 @@ class ApprovalCreateView(LoginRequiredMixin, View):
         return HttpResponseRedirect(_approval_url(created.pk))
 
 
-class RaciAssignView(LoginRequiredMixin, RoleRequiredMixin, View):
-    """POST from the model page: add a person to a RACI role."""
+class RaciAssignView(LoginRequiredMixin, ModelPermissionMixin, View):
+    """POST from the model page: add a person or a group to a RACI role (stewards, or anyone claiming an
+    unclaimed model)."""
 
-    required_roles = RACI_EDITORS
-    role_action = "assign RACI roles"
+    model_action = ModelAction.EDIT_RACI
 
     def post(self, request: HttpRequest, name: str) -> HttpResponse:
-        try:
-            model = selectors.registered_model_with_governance(name=name)
-        except RegisteredModel.DoesNotExist as exc:
-            raise Http404("No registered model with that name.") from exc
-        form = RaciAssignForm(request.POST, users=selectors.user_list_active())
+        model = self.model
+        form = RaciAssignForm(request.POST, users=selectors.user_list_active(), groups=selectors.group_list())
         if not form.is_valid():
             errors = "; ".join(
-                f"{form[field].label}: {' '.join(str(e) for e in errs)}"
+                " ".join(str(e) for e in errs)
+                if field == NON_FIELD_ERRORS
+                else f"{form[field].label}: {' '.join(str(e) for e in errs)}"
                 for field, errs in form.errors.items()
             )
-            messages.error(request, f"The person was not assigned. {errors}")
+            messages.error(request, f"Nobody was assigned. {errors}")
             return HttpResponseRedirect(_model_url(name, "raci-title"))
-        person: User = form.cleaned_data["user"]
+        person: User | None = form.cleaned_data["user"]
+        group: Group | None = form.cleaned_data["group"]
         try:
             raci_assign(
-                registered_model=model, role=form.cleaned_data["role"], user=person, actor=_user(request)
+                registered_model=model,
+                role=form.cleaned_data["role"],
+                user=person,
+                group=group,
+                actor=_user(request),
             )
-        except GateError as exc:
+        except ServiceError as exc:
             messages.error(request, exc.message)
         else:
+            assignee = (
+                (person.get_full_name() or person.username)
+                if person
+                else f"Group {group.name if group else ''}"
+            )
             messages.success(
-                request,
-                f"{person.get_full_name() or person.username} is "
-                f"{RaciRole(form.cleaned_data['role']).label} for {model.name}.",
+                request, f"{assignee} is {RaciRole(form.cleaned_data['role']).label} for {model.name}."
             )
         return HttpResponseRedirect(_model_url(name, "raci-title"))
 
 
-class IntendedUseView(LoginRequiredMixin, RoleRequiredMixin, SyncBannerMixin, FormView):
+class IntendedUseView(LoginRequiredMixin, ModelPermissionMixin, SyncBannerMixin, FormView):
     """The intended-use questionnaire; saving it computes the risk tier through the Rego policy."""
 
     template_name = "governance/intended_use_form.html"
-    required_roles = INTENDED_USE_EDITORS
-    role_action = "edit the intended use"
-
-    @cached_property
-    def model(self) -> RegisteredModel:
-        try:
-            return selectors.registered_model_with_governance(name=self.kwargs["name"])
-        except RegisteredModel.DoesNotExist as exc:
-            raise Http404("No registered model with that name.") from exc
+    model_action = ModelAction.EDIT_INTENDED_USE
 
     def get_form(self, form_class: Any = None) -> IntendedUseForm:
         governance = getattr(self.model, "governance", None)
@@ -467,7 +515,7 @@ class IntendedUseView(LoginRequiredMixin, RoleRequiredMixin, SyncBannerMixin, Fo
             governance = intended_use_set(
                 registered_model=self.model, profile=form.profile(), actor=_user(self.request)
             )
-        except GateError as exc:
+        except ServiceError as exc:
             form.add_error(None, exc.message)
             cause = exc.__cause__
             # The service puts the policy's findings (which field is wrong) on the cause.

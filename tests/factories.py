@@ -1,5 +1,5 @@
-"""factory_boy factories for test data: users and the MLflow registry mirror (models, versions, runs,
-aliases, sync passes).
+"""factory_boy factories for test data: users, the MLflow registry mirror (models, versions, runs,
+aliases, sync passes) and RACI assignments.
 
 `ModelVersionFactory` numbers versions per model (1, 2, 3, ...) and links a fresh run unless given `run=None`.
 """
@@ -16,6 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 from factory.django import DjangoModelFactory, Password
 
+from governance.models import GateDecision, RaciAssignment, RaciRole
 from registry_sync.models import (
     MirrorState,
     ModelAlias,
@@ -134,3 +135,38 @@ class SyncRunFactory(DjangoModelFactory[SyncRun]):
     finished_at = factory.LazyFunction(lambda: timezone.now() + timedelta(seconds=4))
     versions_seen = 12
     pages = 1
+
+
+class RaciAssignmentFactory(DjangoModelFactory[RaciAssignment]):
+    """Responsible for a model by default: the stewardship model owners need to act on it."""
+
+    class Meta:
+        model = RaciAssignment
+        django_get_or_create = ("registered_model", "role", "user")
+
+    registered_model = factory.SubFactory(RegisteredModelFactory)
+    role = RaciRole.RESPONSIBLE
+    user = factory.SubFactory(UserFactory)
+
+
+class DenyingGateDecisionFactory(DjangoModelFactory[GateDecision]):
+    """A stored gate decision that denied (signature fields are placeholders: nothing verifies them here)."""
+
+    class Meta:
+        model = GateDecision
+
+    id = factory.LazyFunction(uuid.uuid4)
+    model_version = factory.SubFactory(ModelVersionFactory)
+    target_stage = "production"
+    allow = False
+    risk_tier = "minimal"
+    reasons = factory.LazyFunction(lambda: [{"code": "SIGNOFF_MISSING", "message": "owner missing"}])
+    input_document = factory.LazyFunction(dict)
+    input_digest = "d1" * 32
+    engine = "embedded"
+    latency_ms = 1.0
+    caller = "ci"
+    evaluated_at = factory.LazyFunction(timezone.now)
+    signed_document = factory.LazyFunction(dict)
+    signature = "sig"
+    key_id = "k"

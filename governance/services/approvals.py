@@ -12,13 +12,15 @@ from django.utils import timezone
 from governance import roles
 from governance.models import ApprovalRequest, ApprovalState
 from governance.notifications import notify_transition
+from governance.permissions import ModelAction, model_action_require
 from governance.services.audit import audit_event_record
 from governance.services.gate import GateError, gate_evaluate
 from registry_sync.models import MirrorState, ModelVersion
 
+# Reviewing and deciding are independent functions: these roles act on any model's requests. What model
+# owners may do depends on the model (governance.permissions).
 REVIEWER_ROLES = {roles.VALIDATOR, roles.COMPLIANCE_OFFICER, roles.COMMITTEE_MEMBER, roles.ADMIN}
 DECIDER_ROLES = {roles.COMMITTEE_MEMBER, roles.ADMIN}
-SUBMITTER_ROLES = {roles.MODEL_OWNER, roles.ADMIN}
 
 
 def _require_role(user: User, allowed: set[str], action: str) -> None:
@@ -64,7 +66,9 @@ def _transition(
 
 @transaction.atomic
 def approval_request_create(*, model_version: ModelVersion, target: str, actor: User) -> ApprovalRequest:
-    _require_role(actor, SUBMITTER_ROLES, "request an approval")
+    model_action_require(
+        user=actor, action=ModelAction.CREATE_APPROVAL, registered_model=model_version.registered_model
+    )
     if model_version.state == MirrorState.ARCHIVED:
         raise GateError("VERSION_ARCHIVED", "The version was deleted in MLflow.", status=409)
     try:
@@ -93,7 +97,11 @@ def approval_request_create(*, model_version: ModelVersion, target: str, actor: 
 
 @transaction.atomic
 def approval_request_submit(*, request: ApprovalRequest, actor: User) -> ApprovalRequest:
-    _require_role(actor, SUBMITTER_ROLES, "submit")
+    model_action_require(
+        user=actor,
+        action=ModelAction.SUBMIT_APPROVAL,
+        registered_model=request.model_version.registered_model,
+    )
     return _transition(
         request,
         expected=[ApprovalState.DRAFT],
@@ -178,10 +186,15 @@ def approval_request_reject(*, request: ApprovalRequest, actor: User, comment: s
 
 @transaction.atomic
 def approval_request_withdraw(*, request: ApprovalRequest, actor: User) -> ApprovalRequest:
-    if actor.pk not in {request.created_by_id, request.submitted_by_id} and not actor.is_superuser:
-        raise GateError(
-            "NOT_YOURS", "Only the person who created or submitted the request can withdraw it.", status=403
-        )
+    model = request.model_version.registered_model
+    if not actor.is_superuser and not actor.groups.filter(name=roles.ADMIN).exists():
+        if actor.pk not in {request.created_by_id, request.submitted_by_id}:
+            raise GateError(
+                "NOT_YOURS",
+                "Only the person who created or submitted the request can withdraw it.",
+                status=403,
+            )
+        model_action_require(user=actor, action=ModelAction.WITHDRAW_APPROVAL, registered_model=model)
     return _transition(
         request,
         expected=[ApprovalState.DRAFT, ApprovalState.SUBMITTED, ApprovalState.IN_REVIEW],
@@ -193,7 +206,9 @@ def approval_request_withdraw(*, request: ApprovalRequest, actor: User) -> Appro
 
 @transaction.atomic
 def approval_request_retire(*, request: ApprovalRequest, actor: User) -> ApprovalRequest:
-    _require_role(actor, SUBMITTER_ROLES | DECIDER_ROLES, "retire")
+    model_action_require(
+        user=actor, action=ModelAction.RETIRE, registered_model=request.model_version.registered_model
+    )
     return _transition(
         request, expected=[ApprovalState.DEPLOYED], to=ApprovalState.RETIRED, actor=actor, action="retired"
     )

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from governance.models import ApprovalRequest, Comment, EvidenceDocument, EvidenceKind
 from governance.notifications import notify_comment
+from governance.permissions import ModelAction, model_action_require
 from governance.services.audit import audit_event_record
 from governance.services.gate import GateError
 from registry_sync.models import ModelVersion
@@ -46,6 +47,9 @@ def _sniff(head: bytes, content_type: str) -> bool:
 def evidence_upload(
     *, model_version: ModelVersion, kind: str, upload: UploadedFile, actor: User
 ) -> EvidenceDocument:
+    model_action_require(
+        user=actor, action=ModelAction.UPLOAD_EVIDENCE, registered_model=model_version.registered_model
+    )
     if kind not in EvidenceKind.values:
         raise GateError("EVIDENCE_KIND_INVALID", f"kind must be one of {EvidenceKind.values}.", status=400)
     limit = settings.EVIDENCE_MAX_BYTES

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from governance import roles
@@ -20,6 +21,7 @@ from governance.models import (
     SignOff,
     SignOffRole,
 )
+from governance.permissions import ModelAction, model_action_require
 from governance.services.audit import audit_event_record
 from governance.services.gate import GateError
 from policies.engine import risk_tier_assessment
@@ -47,7 +49,12 @@ def intended_use_set(
     actor: User | str,
     as_of: date | None = None,
 ) -> ModelGovernance:
-    """Store the profile and the risk tier the policy computes from it; an invalid profile is refused."""
+    """Store the profile and the risk tier the policy computes from it; an invalid profile is refused.
+    A person needs to steward the model or be compliance/admin; a system actor (str) is trusted."""
+    if isinstance(actor, User):
+        model_action_require(
+            user=actor, action=ModelAction.EDIT_INTENDED_USE, registered_model=registered_model
+        )
     assessment = risk_tier_assessment(
         {"profile": profile, "as_of": (as_of or timezone.now().date()).isoformat()}
     )
@@ -91,19 +98,35 @@ def intended_use_set(
 
 @transaction.atomic
 def raci_assign(
-    *, registered_model: RegisteredModel, role: str, user: User, actor: User | str
+    *,
+    registered_model: RegisteredModel,
+    role: str,
+    actor: User | str,
+    user: User | None = None,
+    group: Group | None = None,
 ) -> RaciAssignment:
+    """Assign a RACI role to `user` or to `group` (one of them; a group counts for each of its members).
+    People need to steward the model (or claim it while nobody does)."""
+    if isinstance(actor, User):
+        model_action_require(user=actor, action=ModelAction.EDIT_RACI, registered_model=registered_model)
     if role not in RaciRole.values:
         raise GateError("RACI_ROLE_INVALID", f"RACI role must be one of {RaciRole.values}.", status=400)
+    if (user is None) == (group is None):
+        raise GateError(
+            "RACI_ASSIGNEE_INVALID", "Assign the RACI role to a person or to a group.", status=400
+        )
     assignment, created = RaciAssignment.objects.get_or_create(
-        registered_model=registered_model, role=role, user=user
+        registered_model=registered_model, role=role, user=user, group=group
     )
     if created:
+        assignee = (
+            {"user": user.get_username()} if user is not None else {"group": group.name if group else ""}
+        )
         audit_event_record(
             action="governance.raci_assigned",
             actor=actor,
             target=registered_model,
-            data={"role": role, "user": user.get_username()},
+            data={"role": role, **assignee},
         )
     return assignment
 
@@ -137,13 +160,21 @@ def signoff_record(
         raise GateError(
             "SIGNOFF_ROLE_NOT_HELD", f"{user.get_username()} does not hold the {group} role.", status=403
         )
+    if role == SignOffRole.OWNER:
+        model_action_require(
+            user=user, action=ModelAction.OWNER_SIGNOFF, registered_model=model_version.registered_model
+        )
     if user.get_username() in _submitters(model_version):
         raise GateError(
             "SEPARATION_OF_DUTIES", "The person who submitted this version cannot sign it off.", status=409
         )
-    is_responsible = RaciAssignment.objects.filter(
-        registered_model=model_version.registered_model, role=RaciRole.RESPONSIBLE, user=user
-    ).exists()
+    is_responsible = (
+        RaciAssignment.objects.filter(
+            registered_model=model_version.registered_model, role=RaciRole.RESPONSIBLE
+        )
+        .filter(Q(user=user) | Q(group_id__in=user.groups.values("pk")))
+        .exists()
+    )
     if role == SignOffRole.VALIDATOR and is_responsible:
         raise GateError(
             "SEPARATION_OF_DUTIES",
@@ -214,6 +245,9 @@ def risk_tier_override_request(
     *, registered_model: RegisteredModel, tier: str, justification: str, actor: User
 ) -> ModelGovernance:
     """Propose a manual tier; it takes effect only once a second person approves it."""
+    model_action_require(
+        user=actor, action=ModelAction.REQUEST_TIER_OVERRIDE, registered_model=registered_model
+    )
     if tier not in RiskTier.values or tier == RiskTier.UNASSESSED:
         raise GateError(
             "TIER_INVALID", "The override must be minimal, limited, high or unacceptable.", status=400

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
 from governance import roles
 from governance.models import ApprovalRequest, AuditEvent, GateDecision, ModelGovernance
 from registry_sync.models import ModelVersion
-from tests.factories import ModelVersionFactory, RunFactory, UserFactory
+from tests.factories import ModelVersionFactory, RaciAssignmentFactory, RunFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +35,13 @@ def version() -> ModelVersion:
     return mv
 
 
+def steward(version: ModelVersion, username: str, role: str = "responsible") -> None:
+    """Model owners act on models they are Responsible or Accountable for."""
+    RaciAssignmentFactory.create(
+        registered_model=version.registered_model, role=role, user=User.objects.get(username=username)
+    )
+
+
 def open_request(client: APIClient, version: ModelVersion, target: str = "production") -> dict[str, Any]:
     response = client.post(
         "/api/v1/approvals",
@@ -53,6 +60,7 @@ def test_full_review_flow_with_signoffs_and_gate(version: ModelVersion) -> None:
     owner = person("olivia", roles.MODEL_OWNER)
     validator = person("vik", roles.VALIDATOR)
     committee = person("cleo", roles.COMMITTEE_MEMBER)
+    steward(version, "olivia")
 
     approval = open_request(owner, version)
     assert approval["state"] == "draft"
@@ -68,6 +76,7 @@ def test_full_review_flow_with_signoffs_and_gate(version: ModelVersion) -> None:
         and refused_signoff.json()["error"]["code"] == "SEPARATION_OF_DUTIES"
     )
     other_owner = person("otto", roles.MODEL_OWNER)
+    steward(version, "otto", "accountable")  # the owner sign-off comes from a steward of the model
     assert (
         other_owner.post(
             f"/api/v1/approvals/{approval['id']}/signoffs", {"role": "owner"}, format="json"
@@ -120,6 +129,7 @@ def test_invalid_transitions_are_409_and_change_nothing(
     version: ModelVersion, setup: list[str], action: str, actor_roles: list[str]
 ) -> None:
     owner = person("olivia", roles.MODEL_OWNER)
+    steward(version, "olivia")
     approval = open_request(owner, version)
     for step in setup:
         assert act(owner, approval["id"], step).status_code == 200
@@ -135,6 +145,7 @@ def test_invalid_transitions_are_409_and_change_nothing(
 
 def test_separation_of_duties_and_roles(version: ModelVersion) -> None:
     both = person("bea", roles.MODEL_OWNER, roles.COMMITTEE_MEMBER, roles.VALIDATOR)
+    steward(version, "bea", "accountable")
     approval = open_request(both, version)
     act(both, approval["id"], "submit")
     self_review = act(both, approval["id"], "start-review")
@@ -156,6 +167,7 @@ def test_separation_of_duties_and_roles(version: ModelVersion) -> None:
 
 def test_one_open_request_per_version_and_target(version: ModelVersion) -> None:
     owner = person("olivia", roles.MODEL_OWNER)
+    steward(version, "olivia")
     open_request(owner, version)
     duplicate = owner.post(
         "/api/v1/approvals",

@@ -26,7 +26,7 @@ from governance.services.apikeys import api_key_create
 from governance.services.records import intended_use_set, signoff_record
 from registry_sync.models import ModelVersion, RegisteredModel
 from registry_sync.services import sync_full
-from tests.factories import UserFactory
+from tests.factories import RaciAssignmentFactory, UserFactory
 from tests.gate.test_gate_api import governed_version
 from tests.mlflow_factory import experiment_id, make_version
 from tests.policies.inputs import minimal_profile
@@ -283,6 +283,7 @@ def test_promote_sets_the_mlflow_alias(
     intended_use_set(registered_model=model, profile=minimal_profile()["profile"], actor="test")
     owner = UserFactory.create(username="olga")
     owner.groups.add(Group.objects.get_or_create(name=roles.MODEL_OWNER)[0])
+    RaciAssignmentFactory.create(registered_model=model, role="accountable", user=owner)
     version = ModelVersion.objects.get(registered_model=model, version=number)
     signoff_record(model_version=version, target="production", role="owner", user=owner)
     capsys.readouterr()  # MLflow's client prints run links to stdout

@@ -60,6 +60,10 @@ def test_promote_sets_the_alias_only_for_an_allowing_decision(mlflow: MlflowClie
     )
     assert governance.risk_tier == "minimal"
     owner = person("olga", roles.MODEL_OWNER)
+    submitter = person("sam", roles.MODEL_OWNER)
+    # Model owners act on the models they steward: Sam is Responsible, Olga Accountable.
+    raci_assign(registered_model=model, role="responsible", user=submitter, actor="test")
+    raci_assign(registered_model=model, role="accountable", user=owner, actor="test")
     signoff_record(
         model_version=ModelVersion.objects.get(registered_model=model, version=v1),
         target="production",
@@ -69,7 +73,6 @@ def test_promote_sets_the_alias_only_for_an_allowing_decision(mlflow: MlflowClie
 
     # The committee's path: request → review → approve (the gate must allow), then CI promotes.
     version_1 = ModelVersion.objects.get(registered_model=model, version=v1)
-    submitter = person("sam", roles.MODEL_OWNER)
     request = approval_request_create(model_version=version_1, target="production", actor=submitter)
     approval_request_submit(request=request, actor=submitter)
     approval_request_start_review(request=request, actor=person("val", roles.VALIDATOR))
@@ -131,9 +134,9 @@ def test_unknown_decision_and_mlflow_refusal(mlflow: MlflowClient, ci: APIClient
     model = RegisteredModel.objects.get(name="gone-soon")
     intended_use_set(registered_model=model, profile=minimal_profile()["profile"], actor="test")
     version = ModelVersion.objects.get(registered_model=model, version=number)
-    signoff_record(
-        model_version=version, target="production", role="owner", user=person("oz", roles.MODEL_OWNER)
-    )
+    owner = person("oz", roles.MODEL_OWNER)
+    raci_assign(registered_model=model, role="accountable", user=owner, actor="test")
+    signoff_record(model_version=version, target="production", role="owner", user=owner)
     decision = ci.post(
         "/api/v1/gates/evaluate",
         {"model": "gone-soon", "version": number, "target": "production"},
@@ -156,6 +159,7 @@ def test_signoff_service_refuses_forbidden_combinations(mlflow: MlflowClient) ->
     )
     assert version.run is not None
     submitter = person(version.run.user_id, roles.MODEL_OWNER)
+    raci_assign(registered_model=version.registered_model, role="accountable", user=submitter, actor="test")
     with pytest.raises(GateError) as by_submitter:
         signoff_record(model_version=version, target="production", role="owner", user=submitter)
     assert by_submitter.value.code == "SEPARATION_OF_DUTIES"

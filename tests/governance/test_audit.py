@@ -29,6 +29,27 @@ def test_postgres_rejects_update_and_delete_of_audit_events() -> None:
 
 
 @pytest.mark.django_db
+def test_postgres_rejects_truncate_of_audit_events_unless_the_connection_opted_in() -> None:
+    record_events(2)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW mlgov.allow_audit_truncate")
+        assert cursor.fetchone()[0] == "on"  # the test settings' opt-in, so flushes between tests work
+    for statement in [
+        "TRUNCATE governance_auditevent",
+        "TRUNCATE auth_user CASCADE",  # reaches the audit table through actor_user
+    ]:
+        with (
+            pytest.raises(DatabaseError, match="TRUNCATE rejected"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("SET LOCAL mlgov.allow_audit_truncate = off")  # as every production connection
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test transaction's deferred FK checks
+            cursor.execute(statement)
+    assert AuditEvent.objects.count() == 2
+
+
+@pytest.mark.django_db
 def test_audit_verify_names_the_forged_row() -> None:
     record_events(5)
     call_command("audit_verify")  # intact chain: no error
@@ -90,11 +111,12 @@ def test_events_written_during_a_request_carry_its_id_inside_the_hash() -> None:
     from django.contrib.auth.models import Group
     from rest_framework.test import APIClient
 
-    from tests.factories import ModelVersionFactory, UserFactory
+    from tests.factories import ModelVersionFactory, RaciAssignmentFactory, UserFactory
 
     version = ModelVersionFactory.create()
     owner = UserFactory.create()
     owner.groups.add(Group.objects.get(name="model_owner"))
+    RaciAssignmentFactory.create(registered_model=version.registered_model, user=owner)
     client = APIClient()
     client.force_authenticate(owner)
     body = {"model": version.registered_model.name, "version": version.version, "target": "staging"}

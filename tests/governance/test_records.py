@@ -26,7 +26,7 @@ from governance.services.approvals import (
 )
 from governance.services.gate import gate_evaluate
 from registry_sync.models import ModelVersion
-from tests.factories import ModelVersionFactory, RunFactory, UserFactory
+from tests.factories import ModelVersionFactory, RaciAssignmentFactory, RunFactory, UserFactory
 from tests.gate.test_gate_api import governed_version
 
 pytestmark = pytest.mark.django_db
@@ -114,6 +114,7 @@ def test_an_uploaded_bias_report_counts_as_bias_evidence() -> None:
 def test_notifications_are_sent_after_commit() -> None:
     version = ModelVersionFactory.create(run=RunFactory.create(user_id="ds"))
     owner = member("olivia", roles.MODEL_OWNER, email="olivia@example.org")
+    RaciAssignmentFactory.create(registered_model=version.registered_model, user=owner)
     member("vik", roles.VALIDATOR, email="vik@example.org")
     member("cleo", roles.COMMITTEE_MEMBER, email="cleo@example.org")
     request = approval_request_create(model_version=version, target="production", actor=owner)
@@ -133,7 +134,8 @@ def test_notifications_are_sent_after_commit() -> None:
 
 
 def test_tier_override_needs_a_second_person_and_reopens_approvals() -> None:
-    version = governed_version(tier="minimal", signoffs=[("owner", "olga")])
+    # Sam, a model owner, is Responsible for the model with Rita: he requests and proposes the override.
+    version = governed_version(tier="minimal", signoffs=[("owner", "olga")], responsible=("rita", "sam"))
     model = version.registered_model
     owner = member("sam", roles.MODEL_OWNER)
     request = approval_request_create(model_version=version, target="production", actor=owner)

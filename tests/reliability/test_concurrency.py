@@ -24,7 +24,7 @@ from governance.services.records import intended_use_set, signoff_record
 from registry_sync.models import ModelVersion, RegisteredModel, SyncRun, WebhookDelivery
 from registry_sync.services import sync_full
 from registry_sync.services.webhooks import webhook_signature
-from tests.factories import UserFactory
+from tests.factories import RaciAssignmentFactory, UserFactory
 from tests.mlflow_factory import experiment_id, make_version
 from tests.policies.inputs import minimal_profile
 
@@ -68,9 +68,9 @@ def test_parallel_promotes_of_one_decision_have_one_winner(mlflow: MlflowClient)
     model = RegisteredModel.objects.get(name="raced")
     intended_use_set(registered_model=model, profile=minimal_profile()["profile"], actor="test")
     version = ModelVersion.objects.get(registered_model=model, version=number)
-    signoff_record(
-        model_version=version, target="production", role="owner", user=member("olga", roles.MODEL_OWNER)
-    )
+    owner = member("olga", roles.MODEL_OWNER)
+    RaciAssignmentFactory.create(registered_model=model, user=owner)
+    signoff_record(model_version=version, target="production", role="owner", user=owner)
     caller = member("ci", roles.ADMIN)
     decision = gate_evaluate(model_name="raced", version=number, target="production", caller=caller)
     assert decision.allow

@@ -11,8 +11,8 @@ from django.test import Client
 
 from governance.models import ApprovalRequest, ModelGovernance
 from governance.services import approvals
-from registry_sync.models import ModelVersion
-from tests.factories import ModelVersionFactory, RunFactory, UserFactory
+from registry_sync.models import ModelVersion, RegisteredModel
+from tests.factories import ModelVersionFactory, RaciAssignmentFactory, RunFactory, UserFactory
 
 BIAS_OK = {"bias.demographic_parity_difference": 0.02, "bias.equal_opportunity_difference": 0.01}
 REGISTRANT = "ds-alex"
@@ -31,6 +31,12 @@ def person() -> PersonMaker:
         return user
 
     return make
+
+
+def steward(model: RegisteredModel, user: User, role: str = "responsible") -> User:
+    """Make `user` Responsible (or `role`) for the model: model owners act only on models they steward."""
+    RaciAssignmentFactory.create(registered_model=model, role=role, user=user)
+    return user
 
 
 def logged_in(user: User) -> Client:
@@ -70,7 +76,9 @@ def approval_in_state(
     target: str = "production",
 ) -> ApprovalRequest:
     """An approval request moved to `state` through the services (approved and deployed are set directly:
-    they need an allowing gate and a promotion, which other tests cover; rejected without a `decider` too)."""
+    they need an allowing gate and a promotion, which other tests cover; rejected without a `decider` too).
+    `owner` is made Responsible for the model first: model owners act only on models they steward."""
+    steward(version.registered_model, owner)
     request = approvals.approval_request_create(model_version=version, target=target, actor=owner)
     if state == "draft":
         return request

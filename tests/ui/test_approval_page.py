@@ -13,12 +13,12 @@ from django.test import Client
 from django.urls import reverse
 
 from governance import roles
-from governance.models import ApprovalRequest, AuditEvent, GateDecision, SignOff
+from governance.models import ApprovalRequest, AuditEvent, GateDecision, ModelGovernance, SignOff
 from governance.services import approvals
 from governance.services.gate import GateError
 from governance.services.records import signoff_record
 from registry_sync.models import ModelVersion
-from tests.factories import SyncRunFactory
+from tests.factories import RaciAssignmentFactory, SyncRunFactory
 from tests.ui.conftest import REGISTRANT, PersonMaker, approval_in_state, logged_in
 
 pytestmark = pytest.mark.django_db
@@ -55,14 +55,20 @@ def state_of(approval: ApprovalRequest) -> str:
 
 
 @pytest.fixture
-def team(person: PersonMaker) -> dict[str, User]:
-    return {
+def team(person: PersonMaker, version: ModelVersion) -> dict[str, User]:
+    people = {
         "owner": person("olivia", roles.MODEL_OWNER),
         "owner2": person("otto", roles.MODEL_OWNER),
         "validator": person("vik", roles.VALIDATOR),
         "committee": person("cleo", roles.COMMITTEE_MEMBER),
         "viewer": person("vera", roles.VIEWER),
     }
+    # Olivia is made Responsible when she opens a request (approval_in_state); Otto, Accountable, gives
+    # the owner sign-off.
+    RaciAssignmentFactory.create(
+        registered_model=version.registered_model, role="accountable", user=people["owner2"]
+    )
+    return people
 
 
 # ------------------------------------------------------------------------------------------------ rendering
@@ -454,6 +460,50 @@ def test_full_flow_to_approved_with_timeline(version: ModelVersion, team: dict[s
 # ------------------------------------------------------------------------------------------------ query count
 
 
+@pytest.mark.parametrize("state", ["draft", "submitted", "deployed"])
+def test_model_owner_of_another_model_sees_no_owner_actions(
+    version: ModelVersion, team: dict[str, User], person: PersonMaker, state: str
+) -> None:
+    approval = approval_in_state(version, state, owner=team["owner"], reviewer=team["validator"])
+    outsider = person("oscar", roles.MODEL_OWNER)  # steward of nothing here
+
+    page = logged_in(outsider).get(url(approval))
+
+    assert buttons(page) == set() and 'name="signoff-role"' not in page.content.decode()
+    if state == "submitted":
+        assert "You are not Responsible or Accountable for model" in page.content.decode()
+    forced = logged_in(outsider).post(url(approval), {"action": "submit" if state == "draft" else "retire"})
+    assert state_of(approval) == state
+    if state != "submitted":
+        assert "You are not Responsible or Accountable for model" in messages_of(forced)[0]
+
+
+@pytest.mark.parametrize(
+    ("who", "shown"), [("owner", True), ("owner2", True), ("viewer", False), ("validator", False)]
+)
+def test_assess_link_only_for_who_may_edit_the_intended_use(
+    version: ModelVersion, team: dict[str, User], who: str, shown: bool
+) -> None:
+    ModelGovernance.objects.filter(registered_model=version.registered_model).update(risk_reasons=[])
+    approval = approval_in_state(version, "submitted", owner=team["owner"])
+
+    html = logged_in(team[who]).get(url(approval)).content.decode()
+
+    assert "The intended use has not been assessed" in html
+    assert ("Assess the intended use</a>" in html) is shown
+
+
+def test_stewardship_costs_a_model_owner_one_query(
+    version: ModelVersion, team: dict[str, User], django_assert_max_num_queries: Any
+) -> None:
+    SyncRunFactory.create()
+    approval = approval_in_state(version, "draft", owner=team["owner"])
+    owner = logged_in(team["owner"])
+    with django_assert_max_num_queries(APPROVAL_PAGE_MAX_QUERIES + 1):
+        response = owner.get(url(approval))
+    assert buttons(response) == {"submit", "withdraw"}
+
+
 def test_query_count_does_not_grow_with_history(
     version: ModelVersion, team: dict[str, User], person: PersonMaker, django_assert_max_num_queries: Any
 ) -> None:
@@ -464,12 +514,11 @@ def test_query_count_does_not_grow_with_history(
         assert client.get(url(approval)).status_code == 200
 
     for index in range(6):
-        signoff_record(
-            model_version=version,
-            target="production",
-            role="owner",
-            user=person(f"owner-{index}", roles.MODEL_OWNER),
+        owner = person(f"owner-{index}", roles.MODEL_OWNER)
+        RaciAssignmentFactory.create(
+            registered_model=version.registered_model, role="accountable", user=owner
         )
+        signoff_record(model_version=version, target="production", role="owner", user=owner)
         with pytest.raises(GateError):  # validator sign-off missing; the denial is stored all the same
             approvals.approval_request_approve(request=approval, actor=team["committee"])
     assert GateDecision.objects.count() >= 6 and SignOff.objects.count() == 6

@@ -22,7 +22,7 @@ from governance import roles
 from governance.models import ApprovalRequest, SignOff
 from registry_sync.models import ModelVersion
 from tests.factories import DEFAULT_PASSWORD
-from tests.ui.conftest import PersonMaker
+from tests.ui.conftest import PersonMaker, steward
 
 # live_server serves from another thread, so the data must be committed (transactional test); the role
 # groups a flush removes are recreated where they are used (get_or_create).
@@ -96,8 +96,9 @@ def shoot(page: Page, name: str) -> None:
 def test_request_review_signoffs_and_approval_in_the_browser(
     browser: Browser, live_server: Any, version: ModelVersion, person: PersonMaker
 ) -> None:
-    person("olivia", roles.MODEL_OWNER)
-    person("otto", roles.MODEL_OWNER)
+    # Olivia (Responsible) requests; Otto (Accountable) gives the owner sign-off: both steward the model.
+    steward(version.registered_model, person("olivia", roles.MODEL_OWNER))
+    steward(version.registered_model, person("otto", roles.MODEL_OWNER), "accountable")
     person("vik", roles.VALIDATOR)
     person("cleo", roles.COMMITTEE_MEMBER)
     model_url = reverse("governance:model-detail", kwargs={"name": version.registered_model.name})

@@ -13,7 +13,7 @@ from governance import roles, selectors
 from governance.models import AuditEvent, ModelGovernance
 from registry_sync.models import ModelVersion
 from tests.factories import RegisteredModelFactory
-from tests.ui.conftest import PersonMaker, logged_in
+from tests.ui.conftest import PersonMaker, logged_in, steward
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,10 @@ def form_url(version: ModelVersion) -> str:
 def test_editors_see_every_question_with_help(
     version: ModelVersion, person: PersonMaker, role_names: tuple[str, ...]
 ) -> None:
-    response = logged_in(person("editor", *role_names)).get(form_url(version))
+    editor = person("editor", *role_names)
+    if roles.MODEL_OWNER in role_names:
+        steward(version.registered_model, editor)  # compliance and admins edit any model's intended use
+    response = logged_in(editor).get(form_url(version))
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -56,7 +59,11 @@ def test_editors_see_every_question_with_help(
     assert '<label for="id_domain" class="required">Business domain</label>' in html
 
 
-@pytest.mark.parametrize("role_names", [(roles.VIEWER,), (roles.VALIDATOR,), (roles.COMMITTEE_MEMBER,), ()])
+# A model owner who does not steward the model (nobody does, here) is refused like the other roles.
+@pytest.mark.parametrize(
+    "role_names",
+    [(roles.VIEWER,), (roles.VALIDATOR,), (roles.COMMITTEE_MEMBER,), (roles.MODEL_OWNER,), ()],
+)
 def test_others_are_forbidden(
     version: ModelVersion, person: PersonMaker, role_names: tuple[str, ...]
 ) -> None:
@@ -75,7 +82,7 @@ def test_unknown_model_is_404_and_login_is_required(client: Any, person: PersonM
 def test_save_computes_the_tier_and_the_model_page_shows_it(
     version: ModelVersion, person: PersonMaker
 ) -> None:
-    owner = logged_in(person("olivia", roles.MODEL_OWNER))
+    owner = logged_in(steward(version.registered_model, person("olivia", roles.MODEL_OWNER)))
 
     response = owner.post(form_url(version), EU_CREDIT, follow=True)
 
@@ -105,7 +112,7 @@ def test_save_computes_the_tier_and_the_model_page_shows_it(
 
 
 def test_form_is_prefilled_from_the_current_profile(version: ModelVersion, person: PersonMaker) -> None:
-    owner = logged_in(person("olivia", roles.MODEL_OWNER))
+    owner = logged_in(steward(version.registered_model, person("olivia", roles.MODEL_OWNER)))
     owner.post(form_url(version), {**EU_CREDIT, "safety_component": "true", "sectors": ["credit", "banking"]})
 
     html = owner.get(form_url(version)).content.decode()
@@ -118,7 +125,7 @@ def test_form_is_prefilled_from_the_current_profile(version: ModelVersion, perso
 
 
 def test_invalid_answers_are_shown_on_their_fields(version: ModelVersion, person: PersonMaker) -> None:
-    owner = logged_in(person("olivia", roles.MODEL_OWNER))
+    owner = logged_in(steward(version.registered_model, person("olivia", roles.MODEL_OWNER)))
     answers = {**EU_CREDIT, "users_affected": "-4", "jurisdictions": "EU, not a code"}
     del answers["personal_data"]
 
@@ -139,7 +146,7 @@ def test_profile_refused_by_the_policy_shows_its_findings(
     schema = copy.deepcopy(selectors.intended_use_profile_schema())
     schema["domain"]["required"] = False
     monkeypatch.setattr(selectors, "intended_use_profile_schema", lambda: schema)
-    owner = logged_in(person("olivia", roles.MODEL_OWNER))
+    owner = logged_in(steward(version.registered_model, person("olivia", roles.MODEL_OWNER)))
 
     response = owner.post(form_url(version), {**EU_CREDIT, "domain": ""})
 
@@ -154,7 +161,7 @@ def test_profile_refused_by_the_policy_shows_its_findings(
 def test_model_without_governance_record(person: PersonMaker) -> None:
     model = RegisteredModelFactory.create(name="team/new model")
     url = reverse("governance:intended-use", kwargs={"name": model.name})
-    owner = logged_in(person("olivia", roles.MODEL_OWNER))
+    owner = logged_in(steward(model, person("olivia", roles.MODEL_OWNER)))
 
     assert "Unassessed" in owner.get(url).content.decode()
     assert owner.post(url, EU_CREDIT).status_code == 302

@@ -6,19 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from governance import roles
 from governance.models import ApprovalRequest, AuditEvent, RaciAssignment
 from registry_sync.models import MirrorState, ModelVersion
 from tests.factories import ModelVersionFactory, SyncRunFactory
-from tests.ui.conftest import PersonMaker, approval_in_state, logged_in
+from tests.ui.conftest import PersonMaker, approval_in_state, logged_in, steward
 
 pytestmark = pytest.mark.django_db
 
 # The model page's own queries (tests/inventory: 11), plus the user's roles, the approval requests of the
-# versions and, for RACI editors, the people to choose from.
-MODEL_PAGE_MAX_QUERIES = 14
+# versions and, for RACI editors, the people and the groups to choose from.
+MODEL_PAGE_MAX_QUERIES = 15
 REQUEST_FORM = 'name="target"'
 RACI_FORM = 'name="user"'
 
@@ -39,34 +40,46 @@ def messages_of(response: Any) -> list[str]:
     return [str(message) for message in response.context["messages"]]
 
 
+# stewards: who is Responsible or Accountable for the model — "self" (the user), "other" (someone else),
+# "nobody" (unclaimed: model owners may only claim it through the RACI form).
 @pytest.mark.parametrize(
-    ("role_names", "request_form", "raci_form", "edit_link"),
+    ("role_names", "stewards", "request_form", "raci_form", "edit_link"),
     [
-        ((roles.MODEL_OWNER,), True, True, True),
-        ((roles.ADMIN,), True, True, True),
-        ((roles.COMPLIANCE_OFFICER,), False, False, True),
-        ((roles.VALIDATOR, roles.COMMITTEE_MEMBER), False, False, False),
-        ((roles.VIEWER,), False, False, False),
-        ((), False, False, False),
+        ((roles.MODEL_OWNER,), "self", True, True, True),
+        ((roles.MODEL_OWNER,), "other", False, False, False),
+        ((roles.MODEL_OWNER,), "nobody", False, True, False),
+        ((roles.ADMIN,), "other", True, True, True),
+        ((roles.ADMIN,), "nobody", True, True, True),
+        ((roles.COMPLIANCE_OFFICER,), "other", False, False, True),
+        ((roles.VALIDATOR, roles.COMMITTEE_MEMBER), "other", False, False, False),
+        ((roles.VIEWER,), "nobody", False, False, False),
+        ((), "nobody", False, False, False),
     ],
 )
-def test_forms_shown_by_role(
+def test_forms_shown_by_role_and_stewardship(
     version: ModelVersion,
     person: PersonMaker,
     role_names: tuple[str, ...],
+    stewards: str,
     request_form: bool,
     raci_form: bool,
     edit_link: bool,
 ) -> None:
-    html = logged_in(person("someone", *role_names)).get(model_url(version)).content.decode()
+    user = person("someone", *role_names)
+    if stewards != "nobody":
+        steward(version.registered_model, user if stewards == "self" else person("rita", roles.MODEL_OWNER))
+
+    html = logged_in(user).get(model_url(version)).content.decode()
 
     assert (REQUEST_FORM in html) is request_form
     assert (RACI_FORM in html) is raci_form
     assert ("Edit intended use" in html or "Assess intended use" in html) is edit_link
+    # A model owner without the forms is told why.
+    assert ('id="stewardship-note"' in html) is (roles.MODEL_OWNER in role_names and stewards != "self")
 
 
 def test_request_approval_opens_a_draft_and_shows_it(version: ModelVersion, person: PersonMaker) -> None:
-    owner = logged_in(person("olivia", roles.MODEL_OWNER))
+    owner = logged_in(steward(version.registered_model, person("olivia", roles.MODEL_OWNER)))
 
     response = owner.post(create_url(version), {"version": version.version, "target": "staging"}, follow=True)
 
@@ -108,7 +121,7 @@ def test_request_refused_for_a_viewer_and_for_an_archived_version(
     archived = ModelVersionFactory.create(
         registered_model=version.registered_model, state=MirrorState.ARCHIVED
     )
-    owner = logged_in(person("olivia", roles.MODEL_OWNER))
+    owner = logged_in(steward(version.registered_model, person("olivia", roles.MODEL_OWNER)))
     page = owner.get(model_url(version)).content.decode()
     assert f'id="v{archived.version}-target"' not in page and f'id="v{version.version}-target"' in page
     gone = owner.post(create_url(version), {"version": archived.version, "target": "production"}, follow=True)
@@ -124,7 +137,7 @@ def test_request_for_unknown_version_is_404(version: ModelVersion, person: Perso
 
 
 def test_raci_assign(version: ModelVersion, person: PersonMaker) -> None:
-    owner = logged_in(person("olivia", roles.MODEL_OWNER))
+    owner = logged_in(steward(version.registered_model, person("olivia", roles.MODEL_OWNER), "accountable"))
     rita = person("rita")
     rita.first_name, rita.last_name = "Rita", "Rossi"
     rita.save()
@@ -141,9 +154,48 @@ def test_raci_assign(version: ModelVersion, person: PersonMaker) -> None:
     assert messages_of(response) == [f"Rita Rossi is Responsible for {version.registered_model.name}."]
     assert AuditEvent.objects.filter(action="governance.raci_assigned").count() == 1
     invalid = owner.post(raci_url(version), {"role": "boss", "user": "nobody"}, follow=True)
-    assert messages_of(invalid)[0].startswith(
-        "The person was not assigned. RACI role: Select a valid choice."
-    )
+    assert messages_of(invalid)[0].startswith("Nobody was assigned. RACI role: Select a valid choice.")
+
+
+@pytest.mark.parametrize(
+    ("chosen", "error"),
+    [
+        (
+            {"user": "rita", "group": "risk-team"},
+            "Nobody was assigned. Choose a person or a group, not both.",
+        ),
+        ({}, "Nobody was assigned. Choose a person or a group."),
+    ],
+)
+def test_raci_assign_takes_a_person_or_a_group_not_both_or_neither(
+    version: ModelVersion, person: PersonMaker, chosen: dict[str, str], error: str
+) -> None:
+    owner = logged_in(steward(version.registered_model, person("olivia", roles.MODEL_OWNER), "accountable"))
+    person("rita")
+    Group.objects.create(name="risk-team")
+    refused = owner.post(raci_url(version), {"role": "consulted", **chosen}, follow=True)
+    assert messages_of(refused) == [error]
+    assert not RaciAssignment.objects.filter(role="consulted").exists()
+
+
+def test_raci_assign_a_group_shows_it_and_counts_its_members(
+    version: ModelVersion, person: PersonMaker
+) -> None:
+    owner = logged_in(steward(version.registered_model, person("olivia", roles.MODEL_OWNER), "accountable"))
+    team = Group.objects.create(name="risk-team")
+    otto = person("otto", roles.MODEL_OWNER)
+    team.user_set.add(otto)
+    assert '<option value="risk-team">risk-team</option>' in owner.get(model_url(version)).content.decode()
+
+    response = owner.post(raci_url(version), {"role": "responsible", "group": "risk-team"}, follow=True)
+
+    assert messages_of(response) == [f"Group risk-team is Responsible for {version.registered_model.name}."]
+    assert RaciAssignment.objects.get(role="responsible", group=team).user is None
+    event = AuditEvent.objects.filter(action="governance.raci_assigned").latest("pk")
+    assert event.data == {"role": "responsible", "group": "risk-team"}
+    assert "group: risk-team" in response.content.decode()
+    # Otto stewards the model through the group: the page offers him the owner's forms.
+    assert REQUEST_FORM in logged_in(otto).get(model_url(version)).content.decode()
 
 
 @pytest.mark.parametrize("role_names", [(roles.VIEWER,), (roles.VALIDATOR,), (roles.COMPLIANCE_OFFICER,)])
@@ -182,7 +234,7 @@ def test_model_page_query_count_with_workflow(
         response = client.get(model_url(version))
     html = response.content.decode()
     assert html.count("approval #") == 8 and html.count('name="target"') == 9
-    # A viewer gets no RACI form, so no list of people.
+    # A viewer gets no RACI form, so no list of people or groups.
     viewer = logged_in(person("vera", roles.VIEWER))
-    with django_assert_max_num_queries(MODEL_PAGE_MAX_QUERIES - 1):
+    with django_assert_max_num_queries(MODEL_PAGE_MAX_QUERIES - 2):
         assert viewer.get(model_url(version)).status_code == 200

@@ -145,22 +145,21 @@ class Command(BaseCommand):
                 server.stop()
 
     def _governance(self) -> None:
-        """The main job on demo data: assess intended use, record RACI and sign-offs, ask the gate, promote."""
+        """The main job on demo data: record RACI, assess intended use, sign off, ask the gate, promote.
+
+        Model owners act only on models they steward (governance.permissions): the `owner` claims each
+        unclaimed model by making themself Responsible, then assesses its intended use as its steward."""
         admin = User.objects.get(username="admin")
+        owner = User.objects.get(username="owner")
         for name, profile in DEMO_PROFILES.items():
             model = RegisteredModel.objects.filter(name=name).first()
             if model is None:
                 continue
+            raci_assign(registered_model=model, role="responsible", user=owner, actor=owner)
+            raci_assign(registered_model=model, role="accountable", user=admin, actor=admin)
             current = ModelGovernance.objects.filter(registered_model=model).first()
             if current is None or current.intended_use != profile:
-                intended_use_set(registered_model=model, profile=profile, actor=admin)
-            raci_assign(
-                registered_model=model,
-                role="responsible",
-                user=User.objects.get(username="owner"),
-                actor=admin,
-            )
-            raci_assign(registered_model=model, role="accountable", user=admin, actor=admin)
+                intended_use_set(registered_model=model, profile=profile, actor=owner)
         for name, number, signers in DEMO_SIGNOFFS:
             version = ModelVersion.objects.filter(registered_model__name=name, version=number).first()
             if version is None:
@@ -180,7 +179,7 @@ class Command(BaseCommand):
                         user=User.objects.get(username=username),
                         comment="Reviewed in the demo committee meeting.",
                     )
-        self._approvals(admin)
+        self._approvals(admin, owner)
         self.stdout.write("gate decisions (production):")
         for name, number, _ in DEMO_SIGNOFFS:
             earlier = GateDecision.objects.filter(
@@ -203,14 +202,15 @@ class Command(BaseCommand):
                     f"        promoted: @{deployment.alias} -> v{number} set in MLflow by the platform"
                 )
 
-    def _approvals(self, admin: User) -> None:
+    def _approvals(self, admin: User, owner: User) -> None:
         """Approval requests in the committee's queue: one taken through review and approval, the others
-        left submitted (the admin submits, so the owner's sign-off still counts)."""
+        left submitted. The owner opens them as the models' Responsible; the admin (Accountable) submits,
+        so the owner's sign-off still counts."""
         for name, number, _ in DEMO_SIGNOFFS:
             version = ModelVersion.objects.filter(registered_model__name=name, version=number).first()
             if version is None or ApprovalRequest.objects.filter(model_version=version).exists():
                 continue
-            request = approval_request_create(model_version=version, target="production", actor=admin)
+            request = approval_request_create(model_version=version, target="production", actor=owner)
             approval_request_submit(request=request, actor=admin)
             if name == "diabetes-progression-risk":
                 approval_request_start_review(request=request, actor=User.objects.get(username="validator"))
