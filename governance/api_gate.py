@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
@@ -13,9 +14,11 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from config.errors import ApiError
-from governance import roles
-from governance.authentication import ScopedPermission
+from config.openapi import error_responses
+from governance import roles, selectors
+from governance.authentication import ScopedPermission, request_api_key
 from governance.models import ApiKey, Deployment, GateDecision, TargetStage
+from governance.permissions import ModelAction, api_key_project_require, model_action_require
 from governance.services.gate import gate_evaluate, gate_promote, gate_public_key
 
 GATE_TAG = "approval gate"
@@ -35,10 +38,6 @@ class CanEvaluate(ScopedPermission):
 class CanPromote(ScopedPermission):
     scope = ApiKey.Scope.PROMOTE
     roles = {roles.MODEL_OWNER, roles.ADMIN}
-
-
-def _api_key(request: Request) -> ApiKey | None:
-    return request.auth if isinstance(request.auth, ApiKey) else None
 
 
 @extend_schema_serializer(component_name="GateDecision")
@@ -84,7 +83,7 @@ class GateEvaluateApi(APIView):
             "`allow: false` and reasons."
         ),
         request=InputSerializer,
-        responses={200: GateDecisionOutputSerializer},
+        responses={200: GateDecisionOutputSerializer, **error_responses(404)},
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -95,7 +94,7 @@ class GateEvaluateApi(APIView):
             version=data["version"],
             target=data["target"],
             caller=request.user,  # type: ignore[arg-type]
-            api_key=_api_key(request),
+            api_key=request_api_key(request),
         )
         return Response(GateDecisionOutputSerializer(decision).data)
 
@@ -127,17 +126,37 @@ class GatePromoteApi(APIView):
         summary="Promote: the platform sets the target's MLflow alias for an allowing decision",
         description="409 when the decision denied, expired or was already promoted; nothing changes then.",
         request=InputSerializer,
-        responses={201: OutputSerializer},
+        responses={201: OutputSerializer, **error_responses(404, 409, 503)},
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        decision_id = serializer.validated_data["decision_id"]
+        self._check_model(request, decision_id)
         deployment: Deployment = gate_promote(
-            decision_id=serializer.validated_data["decision_id"],
+            decision_id=decision_id,
             caller=request.user,  # type: ignore[arg-type]
-            api_key=_api_key(request),
+            api_key=request_api_key(request),
         )
         return Response(self.OutputSerializer(deployment).data, status=status.HTTP_201_CREATED)
+
+    @staticmethod
+    def _check_model(request: Request, decision_id: uuid.UUID) -> None:
+        """A project key promotes only its team's models; a person only models they steward (or admin)."""
+        try:
+            decision = selectors.gate_decision_detail(decision_id=decision_id)
+        except GateDecision.DoesNotExist:
+            return  # the service answers DECISION_NOT_FOUND
+        model = decision.model_version.registered_model
+        key = request_api_key(request)
+        if key is not None:
+            api_key_project_require(key=key, registered_model=model)
+        else:
+            model_action_require(
+                user=request.user,  # type: ignore[arg-type]
+                action=ModelAction.PROMOTE,
+                registered_model=model,
+            )
 
 
 class GateDecisionDetailApi(APIView):
@@ -196,7 +215,7 @@ class WhoAmIApi(APIView):
         responses={200: OutputSerializer},
     )
     def get(self, request: Request) -> Response:
-        key = _api_key(request)
+        key = request_api_key(request)
         return Response(
             self.OutputSerializer(
                 {

@@ -271,14 +271,18 @@ def _thread_engine() -> tuple[regorus.Engine, str]:
 
 
 def _evaluate_embedded(entrypoint: str, input_json: str) -> _Answer:
-    template, digest = _thread_engine()
-    # clone() is cheap and keeps the cached engine free of evaluation state; the wheel's stub omits it.
-    engine = template.clone()  # type: ignore[attr-defined]
+    # The thread's engine is reused: regorus clears its evaluation state on every query, and a reused engine
+    # keeps the analysis it prepares on its first query (a fresh clone() pays that again: ~1.1 ms of the gate's
+    # ~1.6 ms). tests/policies checks that alternating inputs on one engine decide as fresh engines do.
+    engine, digest = _thread_engine()
     try:
         engine.set_input_json(input_json)
         answer = json.loads(engine.eval_query_as_json(f"data.{entrypoint}"))
-    except RuntimeError as exc:
-        raise PolicyEngineError("ENGINE_ERROR", first_paragraph(str(exc))) from exc
+    except BaseException as exc:
+        _thread_state.engine = None  # never reuse an engine whose evaluation failed half-way
+        if isinstance(exc, RuntimeError):
+            raise PolicyEngineError("ENGINE_ERROR", first_paragraph(str(exc))) from exc
+        raise
     # eval_query, not eval_rule: undefined is an empty result as in OPA, not the string "<undefined>".
     rows = answer.get("result") or []
     if not rows:

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApiError
+from config.openapi import error_responses
 from registry_sync.services import WebhookRejected, webhook_delivery_accept
 
 
@@ -49,7 +50,7 @@ class MlflowWebhookApi(APIView):
                 "data": serializers.DictField(),
             },
         ),
-        responses={202: OutputSerializer},
+        responses={202: OutputSerializer, **error_responses(401, 403, 409)},
     )
     def post(self, request: Request) -> Response:
         try:

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Install the Debian packages the reports (PDF, chart export) and browser tests need, when missing:
 # Chromium (Plotly's kaleido and Playwright drive it), poppler-utils (pdftotext/pdftoppm), Pango and fonts
-# (WeasyPrint). Runs as root on the project's machines; elsewhere it says what to install.
+# (WeasyPrint); or the packages named as arguments. Runs as root on the project's machines; elsewhere it says
+# what to install.
 set -euo pipefail
 
 packages=(chromium poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b)
+if [ $# -gt 0 ]; then
+  packages=("$@")  # e.g. `ensure_system_packages.sh wrk` for the benchmarks' load generator
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

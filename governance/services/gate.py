@@ -3,19 +3,20 @@ fail-closed, store and sign the decision; and promotion, the only path that move
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from config.errors import ServiceError
@@ -26,18 +27,16 @@ from governance.models import (
     ApprovalRequest,
     ApprovalState,
     Deployment,
-    EvidenceDocument,
     EvidenceKind,
     GateDecision,
     ModelGovernance,
-    RaciAssignment,
     RiskTier,
-    SignOff,
 )
+from governance.permissions import api_key_project_require
 from governance.services.audit import audit_event_record
 from policies.engine import POLICY_ENGINE_ERROR, gate_decision
 from registry_sync.mlflow_adapter import MlflowRegistry, RegistryNotFound, RegistryUnavailable
-from registry_sync.models import MirrorState, ModelAlias, ModelVersion
+from registry_sync.models import MirrorState, ModelAlias, ModelVersion, RegisteredModel, Run
 from registry_sync.services import sync_targeted
 
 logger = logging.getLogger(__name__)
@@ -91,12 +90,81 @@ def gate_public_key() -> dict[str, str]:
 # ------------------------------------------------------------------------------------------------ evaluate
 
 
+_M = TypeVar("_M", bound=models.Model)
+
+# The version row with its model, governance record and run: the columns the gate reads (input document, platform
+# denials, project check, the stored decision and its response), in plain SQL. The gate is on CI's critical path and
+# compiling the three-join ORM query cost more than running it; the instances are built with Model.from_db, so a
+# column not read here would cost a query (tests/gate/test_gate_input.py pins the count).
+_VERSION_SQL = """
+    SELECT mv.id, mv.version, mv.state, mv.mlflow_run_id, mv.user_id, mv.last_synced_at,
+           rm.id, rm.name, rm.tags,
+           g.id, g.team, g.risk_tier, g.override_tier, g.override_approved_by_id, g.committee_quorum,
+           r.id, r.user_id, r.metrics
+      FROM registry_sync_modelversion mv
+      JOIN registry_sync_registeredmodel rm ON rm.id = mv.registered_model_id
+      LEFT JOIN governance_modelgovernance g ON g.registered_model_id = rm.id
+      LEFT JOIN registry_sync_run r ON r.id = mv.run_id
+     WHERE rm.name = %s AND mv.version = %s
+"""
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON column as a plain cursor returns it (text on PostgreSQL with Django's loaders, and on SQLite)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _aware(value: Any) -> datetime:
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
+
+
+def _loaded(model_class: type[_M], **values: Any) -> _M:
+    """An instance as the ORM loads one with only these columns (the others deferred)."""
+    names = [f.attname for f in model_class._meta.concrete_fields if f.attname in values]
+    return model_class.from_db(connection.alias, names, [values[name] for name in names])
+
+
 def _find_version(model_name: str, version: int) -> ModelVersion | None:
-    return (
-        ModelVersion.objects.select_related("registered_model__governance", "run")
-        .filter(registered_model__name=model_name, version=version)
-        .first()
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_SQL, [model_name, version])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (version_id, number, state, run_uid, user_id, synced_at, model_id, name, tags) = row[:9]
+    (governance_id, team, tier, override_tier, override_approver, quorum, run_pk, run_user, metrics) = row[9:]
+    model = _loaded(RegisteredModel, id=model_id, name=name, tags=_json_value(tags))
+    if governance_id is None:
+        RegisteredModel.governance.related.set_cached_value(
+            model, None
+        )  # no record: reading it raises, no query
+    else:
+        model.governance = _loaded(
+            ModelGovernance,
+            id=governance_id,
+            registered_model_id=model_id,
+            team=team,
+            risk_tier=tier,
+            override_tier=override_tier,
+            override_approved_by_id=override_approver,
+            committee_quorum=quorum,
+        )
+    found = _loaded(
+        ModelVersion,
+        id=version_id,
+        registered_model_id=model_id,
+        version=number,
+        state=state,
+        mlflow_run_id=run_uid,
+        user_id=user_id,
+        last_synced_at=_aware(synced_at),
+        run_id=run_pk,
     )
+    found.registered_model = model
+    found.run = (
+        None if run_pk is None else _loaded(Run, id=run_pk, user_id=run_user, metrics=_json_value(metrics))
+    )
+    return found
 
 
 def _fresh_version(*, model_name: str, version: int) -> tuple[ModelVersion, bool]:
@@ -121,39 +189,77 @@ def _fresh_version(*, model_name: str, version: int) -> tuple[ModelVersion, bool
     return refreshed, True
 
 
+# Every governance record the policy input needs, in one round trip (portable SQL: PostgreSQL and SQLite). The
+# first branch has a typed column in every position, so PostgreSQL types the NULLs of the others. Every value is a
+# bound parameter; the table names are the models' (the gate tests fail loudly if one is renamed).
+_INPUT_ROWS_SQL = """
+    SELECT 'bias_report', CAST(e.id AS TEXT), e.sha256, e.filename, e.uploaded_at
+      FROM governance_evidencedocument e
+     WHERE e.model_version_id = %s AND e.kind = %s
+    UNION ALL
+    SELECT 'raci', r.role, u.username, NULL, NULL
+      FROM governance_raciassignment r JOIN auth_user u ON u.id = r.user_id
+     WHERE r.registered_model_id = %s
+    UNION ALL
+    SELECT 'raci', r.role, u.username, NULL, NULL
+      FROM governance_raciassignment r
+      JOIN auth_user_groups ug ON ug.group_id = r.group_id
+      JOIN auth_user u ON u.id = ug.user_id
+     WHERE r.registered_model_id = %s
+    UNION ALL
+    SELECT 'signoff', s.role, u.username, NULL, NULL
+      FROM governance_signoff s JOIN auth_user u ON u.id = s.user_id
+     WHERE s.model_version_id = %s AND s.target_stage = %s AND s.valid = %s
+    UNION ALL
+    SELECT 'submitter', u.username, NULL, NULL, a.created_at
+      FROM governance_approvalrequest a JOIN auth_user u ON u.id = a.submitted_by_id
+     WHERE a.model_version_id = %s AND a.target_stage = %s AND a.state <> %s
+"""
+
+
 def gate_input_build(*, model_version: ModelVersion, target: str, requested_at: str) -> dict[str, Any]:
-    """The policy input document, entirely from the inventory and governance records."""
+    """The policy input document, entirely from the inventory and governance records.
+
+    The gate is on CI's critical path, so the RACI (group entries expanded to their members), the valid
+    sign-offs, the latest submitted approval request and the latest bias report come from one UNION query
+    instead of four ORM round trips."""
     model = model_version.registered_model
     try:
         governance: ModelGovernance | None = model.governance  # joined by _find_version
     except ModelGovernance.DoesNotExist:
         governance = None
-    raci: dict[str, list[str]] = {"responsible": [], "accountable": [], "consulted": [], "informed": []}
-    for role, username in RaciAssignment.objects.filter(registered_model=model).values_list(
-        "role", "user__username"
-    ):
-        raci[role].append(username)
+    # A set per role: someone both named and in an assigned group is listed once.
+    raci: dict[str, set[str]] = {
+        "responsible": set(),
+        "accountable": set(),
+        "consulted": set(),
+        "informed": set(),
+    }
+    signoffs: list[dict[str, Any]] = []
+    submitter: tuple[Any, str] | None = None
+    bias_report: tuple[Any, dict[str, str]] | None = None
+    params: list[Any] = [
+        model_version.pk, EvidenceKind.BIAS_REPORT.value,
+        model.pk,
+        model.pk,
+        model_version.pk, target, True,
+        model_version.pk, target, ApprovalState.WITHDRAWN.value,
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_INPUT_ROWS_SQL, params)
+        rows = cursor.fetchall()
+    for kind, first, second, third, at in rows:
+        if kind == "raci":
+            raci[first].add(second)
+        elif kind == "signoff":
+            signoffs.append({"role": first, "user": second, "version": model_version.version, "valid": True})
+        elif kind == "submitter" and (submitter is None or at > submitter[0]):
+            submitter = (at, first)
+        elif kind == "bias_report" and (bias_report is None or at > bias_report[0]):
+            report = {"uri": f"mlgov:evidence/{first}", "sha256": second, "filename": third}
+            bias_report = (at, report)
     run = model_version.run
-    approval = (
-        ApprovalRequest.objects.filter(
-            model_version=model_version, target_stage=target, submitted_by__isnull=False
-        )
-        .exclude(state=ApprovalState.WITHDRAWN)
-        .select_related("submitted_by")
-        .order_by("-created_at")
-        .first()
-    )
-    submitted_by = (
-        approval.submitted_by.get_username()
-        if approval is not None and approval.submitted_by is not None
-        else model_version.user_id or (run.user_id if run else "")
-    )
-    signoffs = [
-        {"role": role, "user": username, "version": model_version.version, "valid": valid}
-        for role, username, valid in SignOff.objects.filter(
-            model_version=model_version, target_stage=target, valid=True
-        ).values_list("role", "user__username", "valid")
-    ]
+    submitted_by = submitter[1] if submitter else model_version.user_id or (run.user_id if run else "")
     return {
         "request": {"target_stage": target, "requested_at": requested_at},
         "model": {
@@ -166,23 +272,11 @@ def gate_input_build(*, model_version: ModelVersion, target: str, requested_at: 
             "run_id": model_version.mlflow_run_id,
             "submitted_by": submitted_by,
             "bias_metrics": run.bias_metrics if run else {},
-            "bias_report": _bias_report(model_version),
+            "bias_report": bias_report[1] if bias_report else None,
         },
         "signoffs": sorted(signoffs, key=lambda s: (s["role"], s["user"])),
         "committee": {"quorum": governance.committee_quorum if governance else 2},
     }
-
-
-def _bias_report(model_version: ModelVersion) -> dict[str, str] | None:
-    """An uploaded bias report counts as bias evidence for the policy (identified by its digest)."""
-    document = (
-        EvidenceDocument.objects.filter(model_version=model_version, kind=EvidenceKind.BIAS_REPORT)
-        .order_by("-uploaded_at")
-        .first()
-    )
-    if document is None:
-        return None
-    return {"uri": f"mlgov:evidence/{document.pk}", "sha256": document.sha256, "filename": document.filename}
 
 
 def _platform_denials(model_version: ModelVersion, mirror_current: bool) -> list[dict[str, str]]:
@@ -206,6 +300,7 @@ def gate_evaluate(
     """Evaluate the deployment gate for one version and target; the decision is stored, signed and audited."""
     started = time.perf_counter()
     model_version, mirror_current = _fresh_version(model_name=model_name, version=version)
+    api_key_project_require(key=api_key, registered_model=model_version.registered_model)
     evaluated_at = timezone.now()
     document = gate_input_build(
         model_version=model_version, target=target, requested_at=evaluated_at.isoformat()

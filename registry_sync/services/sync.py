@@ -518,9 +518,39 @@ def _fail(sync_run: SyncRun, exc: BaseException) -> None:
     logger.warning("registry sync %s #%s failed: %s", sync_run.kind, sync_run.pk, sync_run.error)
 
 
+def sync_runs_abandoned_fail(*, now: datetime | None = None) -> int:
+    """Mark passes still "running" long after they started as failed: their process died, or lost the database
+    before it could record the failure. Each gets its audit event; returns how many were marked."""
+    started_before = (now or timezone.now()) - timedelta(seconds=settings.SYNC_RUN_ABANDONED_AFTER_SECONDS)
+    marked = 0
+    for stale in SyncRun.objects.filter(status=SyncStatus.RUNNING, started_at__lt=started_before):
+        with transaction.atomic():
+            error = (
+                f"abandoned: still running {settings.SYNC_RUN_ABANDONED_AFTER_SECONDS:.0f} s after it started"
+            )
+            updated = SyncRun.objects.filter(pk=stale.pk, status=SyncStatus.RUNNING).update(
+                status=SyncStatus.FAILED, finished_at=timezone.now(), error=error
+            )
+            if updated:
+                audit_event_record(
+                    action="registry.sync_abandoned",
+                    actor=SYSTEM_SYNC_ACTOR,
+                    target=stale,
+                    data={
+                        "kind": stale.kind,
+                        "target": stale.target,
+                        "started_at": stale.started_at.isoformat(),
+                    },
+                )
+                SYNC_RUNS.labels(kind=stale.kind, status=SyncStatus.FAILED).inc()
+                marked += updated
+    return marked
+
+
 def _run_pass(
     kind: str, target: str, body: Callable[[RegistrySync], dict[str, int] | None], **kwargs: Any
 ) -> SyncRun:
+    sync_runs_abandoned_fail()
     sync_run = SyncRun.objects.create(kind=kind, target=target)
     sync = RegistrySync(sync_run=sync_run, **kwargs)
     try:

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import json
 from typing import Any
 
 import pytest
 
 from policies import engine
-from policies.engine import GATE_ENTRYPOINT, PolicyResult, evaluate, gate_decision, risk_tier_assessment
+from policies.engine import (
+    GATE_ENTRYPOINT,
+    RISK_TIER_ENTRYPOINT,
+    PolicyResult,
+    evaluate,
+    gate_decision,
+    risk_tier_assessment,
+)
 from policies.loader import (
     BundleError,
     BundleFile,
@@ -240,3 +248,39 @@ def test_invalid_rego_is_a_bundle_error() -> None:
         build_engine(
             files=(BundleFile(path="bad.rego", content=b"package bad\n\nx := {\n"),), include_tests=False
         )
+
+
+def _fresh_engine_value(entrypoint: str, document: dict[str, Any]) -> Any:
+    files, _ = engine._bundle_snapshot()
+    fresh = build_engine(files=files, include_tests=False)
+    fresh.set_input_json(json.dumps(document))
+    rows = json.loads(fresh.eval_query_as_json(f"data.{entrypoint}"))["result"]
+    return rows[0]["expressions"][0]["value"]
+
+
+def test_reused_thread_engine_decides_as_fresh_engines() -> None:
+    """The embedded backend reuses one engine per thread; nothing from one evaluation may leak into the next."""
+    cases = [
+        (GATE_ENTRYPOINT, approved_high()),
+        (GATE_ENTRYPOINT, changed(approved_high(), {"committee.quorum": 3})),
+        (RISK_TIER_ENTRYPOINT, minimal_profile()),
+        (GATE_ENTRYPOINT, changed(approved_high(), {"version.bias_metrics": {}})),
+        (GATE_ENTRYPOINT, changed(approved_high(), {"model.risk_tier": "unacceptable"})),
+        (GATE_ENTRYPOINT, {}),
+    ]
+    expected = [_fresh_engine_value(entrypoint, document) for entrypoint, document in cases]
+    assert len({json.dumps(value, sort_keys=True) for value in expected}) == len(cases)  # all different
+    for _ in range(3):  # forwards and backwards, so every case follows a different one
+        for (entrypoint, document), value in [
+            *zip(cases, expected, strict=True),
+            *reversed(list(zip(cases, expected, strict=True))),
+        ]:
+            result = evaluate(entrypoint, document)
+            assert result.defined and result.value == value, entrypoint
+
+
+def test_engine_is_rebuilt_after_a_failed_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = b'package gates.deploy\n\nimport rego.v1\n\ndecision := startswith(input.model, "a")\n'
+    use_bundle(monkeypatch, BundleFile(path="gates/deploy.rego", content=broken))
+    gate_decision(approved_high())
+    assert getattr(engine._thread_state, "engine", None) is None

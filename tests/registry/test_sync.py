@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from mlflow import MlflowClient
 
 from governance.models import AuditEvent
@@ -183,3 +187,26 @@ def test_sync_registry_command_prints_a_summary(
     out = capsys.readouterr().out
     assert "full sync #" in out and "versions +1" in out
     assert SyncRun.objects.get().status == SyncStatus.SUCCEEDED
+
+
+def test_a_pass_left_running_by_a_killed_worker_is_marked_abandoned(
+    mlflow: MlflowClient, settings: Any
+) -> None:
+    """A worker killed mid-pass (or one that lost the database for good) never records its failure; the next
+    pass marks its SyncRun failed, with an audit event, and leaves a pass that is still in progress alone."""
+    settings.SYNC_RUN_ABANDONED_AFTER_SECONDS = 3600
+    killed = SyncRun.objects.create(kind="full")
+    SyncRun.objects.filter(pk=killed.pk).update(started_at=timezone.now() - timedelta(hours=3))
+    in_progress = SyncRun.objects.create(kind="full")
+
+    run = services.sync_incremental()
+
+    killed.refresh_from_db()
+    in_progress.refresh_from_db()
+    assert run.status == SyncStatus.SUCCEEDED
+    assert killed.status == SyncStatus.FAILED and killed.finished_at is not None
+    assert killed.error == "abandoned: still running 3600 s after it started"
+    assert in_progress.status == SyncStatus.RUNNING
+    (event,) = AuditEvent.objects.filter(action="registry.sync_abandoned")
+    assert event.object_id == str(killed.pk) and event.data["kind"] == "full"
+    assert audit_chain_verify().ok
