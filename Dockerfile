@@ -69,8 +69,8 @@ USER mlgov:mlgov
 EXPOSE 8000
 
 # Liveness probe without curl: the stdlib only. ALLOWED_HOSTS must accept 127.0.0.1 (compose adds it).
-# Each gunicorn worker loads the URLconf (and with it MLflow) on its first request, ~5 s: hence the
-# generous timeout.
+# Each gunicorn worker imports the URLconf (and with it MLflow) when it starts (config/wsgi.py), ~5 s: hence
+# the generous start period.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=9).status == 200 else 1)"]
 

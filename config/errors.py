@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.db import DataError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -25,6 +29,15 @@ class ServiceError(Exception):
         self.code = code
         self.status = status
         self.details = details
+
+
+logger = logging.getLogger(__name__)
+
+
+class MalformedRequest(BadRequest):
+    """Raised before routing (middleware) for input no view can use; handler400 answers with its message."""
+
+    code = "MALFORMED_REQUEST"
 
 
 class ApiError(exceptions.APIException):
@@ -70,6 +83,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=exc.messages)
+    elif isinstance(exc, DataError):
+        # Last line of defence: the database refused a value (a NUL byte, a number out of range) that validation
+        # should have caught. The client sent something unusable, so it gets a 400; the log keeps the trace so the
+        # missing validation gets added.
+        logger.warning("database refused a request value: %s", exc, exc_info=exc)
+        exc = ApiError("A value in the request cannot be stored.", code="INVALID_VALUE")
 
     response = exception_handler(exc, context)
     if response is None:
@@ -84,3 +103,24 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     code = next((c for cls, c in _CODES_BY_CLASS.items() if isinstance(exc, cls)), "ERROR")
     response.data = error_body(code, str(exc.detail))
     return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: a path under /api/ that no route matches answers in the house shape, not an HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("NOT_FOUND", "No API endpoint or object at this path."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: Django's own refusals (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, ...) in the house shape."""
+    if request.path.startswith("/api/"):
+        if isinstance(exception, RequestDataTooBig):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            body = error_body("REQUEST_TOO_LARGE", f"The request body is larger than {limit} bytes.")
+        elif isinstance(exception, MalformedRequest):
+            body = error_body(MalformedRequest.code, str(exception))
+        else:
+            body = error_body("BAD_REQUEST", "The request was refused.")
+        return JsonResponse(body, status=400)
+    return defaults.bad_request(request, exception)

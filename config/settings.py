@@ -130,6 +130,7 @@ if OIDC_ENABLED:
 MIDDLEWARE = [
     "config.observability.RequestIdMiddleware",
     "config.middleware.ServerTimingMiddleware",
+    "config.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -241,6 +242,9 @@ MLFLOW_WEBHOOK_SECRET = env_str("MLFLOW_WEBHOOK_SECRET", "" if PRODUCTION else "
 MLFLOW_WEBHOOK_PREVIOUS_SECRET = env_str("MLFLOW_WEBHOOK_PREVIOUS_SECRET", "")
 MLFLOW_WEBHOOK_MAX_AGE_SECONDS = env_int("MLFLOW_WEBHOOK_MAX_AGE_SECONDS", 300)
 SYNC_PAGE_SIZE = env_int("SYNC_PAGE_SIZE", 1000)
+# A pass still "running" after this long was cut off (worker killed, database connection lost before it could
+# record its failure); the next pass marks it failed.
+SYNC_RUN_ABANDONED_AFTER_SECONDS = env_float("SYNC_RUN_ABANDONED_AFTER_SECONDS", 7200.0)
 # The MLflow client retries failed HTTP calls itself; keep that short so a pass fails fast and
 # Celery's own retry (with backoff and jitter) takes over.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", env_str("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"))
@@ -294,10 +298,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.NulRejectingJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "gate": env_str("GATE_RATE_LIMIT", "1200/min"),
         "login": env_str("LOGIN_RATE_LIMIT", "20/min"),

@@ -12,6 +12,7 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.fields import empty
 from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -20,10 +21,11 @@ from rest_framework.views import APIView
 
 from config.api import request_user
 from config.errors import ApiError
+from config.openapi import error_responses
 from registry_sync.models import RegisteredModel
 from reports import selectors, services
 from reports.authentication import AlertmanagerTokenAuthentication, IsAlertmanager, user_can_enter_report_data
-from reports.intake import IntakeError, alertmanager_payload_parse
+from reports.intake import MAX_VERSION, IntakeError, alertmanager_payload_parse
 from reports.models import IncidentKind, IntakeSource, MonthlyReport
 from reports.periods import Month
 from reports.roi import HORIZONS, RoiAssumptions, roi_worksheet
@@ -56,8 +58,16 @@ class MonthField(serializers.CharField):
 
 
 class ModelNameField(serializers.CharField):
-    def to_internal_value(self, data: Any) -> RegisteredModel:  # type: ignore[override]
-        name = super().to_internal_value(data)
+    """A registered model's name in, the model out.
+
+    The lookup runs after CharField's own validation (NUL bytes, length), never on raw input: PostgreSQL refuses a
+    NUL byte in a query parameter with a DataError, which must reach the client as a 400, not a 500.
+    """
+
+    def run_validation(self, data: Any = empty) -> RegisteredModel | None:
+        name = super().run_validation(data)
+        if name is None:
+            return None
         model = RegisteredModel.objects.filter(name=name).first()
         if model is None:
             raise serializers.ValidationError(f"No registered model named {name!r}.")
@@ -105,7 +115,9 @@ class IncidentCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=IncidentKind.choices)
         model = ModelNameField(required=False, allow_null=True, default=None)
-        version = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+        version = serializers.IntegerField(
+            min_value=1, max_value=MAX_VERSION, required=False, allow_null=True, default=None
+        )
         started_at = serializers.DateTimeField()
         ended_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
         summary = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
@@ -157,8 +169,8 @@ class UsageCostUpsertApi(APIView):
     class InputSerializer(serializers.Serializer):
         model = ModelNameField()
         month = MonthField()
-        requests = serializers.IntegerField(min_value=0, required=False)
-        predictions = serializers.IntegerField(min_value=0, required=False)
+        requests = serializers.IntegerField(min_value=0, max_value=2**63 - 1, required=False)
+        predictions = serializers.IntegerField(min_value=0, max_value=2**63 - 1, required=False)
         p95_latency_ms = serializers.FloatField(min_value=0, required=False, allow_null=True)
         slo_target = serializers.FloatField(min_value=0, max_value=100, required=False, allow_null=True)
         slo_attainment = serializers.FloatField(min_value=0, max_value=100, required=False, allow_null=True)
@@ -565,7 +577,7 @@ class MonthlyReportGenerateApi(APIView):
         tags=[TAG],
         operation_id="reports_monthly_generate",
         request=InputSerializer,
-        responses={201: MonthlyReportSerializer},
+        responses={201: MonthlyReportSerializer, **error_responses(409)},
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)

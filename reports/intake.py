@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -67,6 +68,17 @@ def _str_map(value: Any) -> bool:
     )
 
 
+MAX_VERSION = 2**31 - 1  # the model version columns are 32-bit, as MLflow's are
+VERSION_PROBLEM = f"must be a positive integer up to {MAX_VERSION}"
+
+
+def _version_number(raw: str) -> int | None:
+    """A reported model version, or None when it is not one (not digits, zero, or beyond the column)."""
+    if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_VERSION:
+        return int(raw)
+    return None
+
+
 def _timestamp(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -124,10 +136,9 @@ def alertmanager_payload_parse(payload: Any) -> list[AlertNotice]:
         version: int | None = None
         raw_version = labels.get("version", "")
         if raw_version:
-            if raw_version.isdigit() and int(raw_version) > 0:
-                version = int(raw_version)
-            else:
-                errors["labels.version"] = "must be a positive integer"
+            version = _version_number(raw_version)
+            if version is None:
+                errors["labels.version"] = VERSION_PROBLEM
         if errors:
             alert_problems[str(index)] = errors
             continue
@@ -171,6 +182,11 @@ _INT_COLUMNS = ("requests", "predictions")
 _FLOAT_COLUMNS = ("p95_latency_ms",)
 _PERCENT_COLUMNS = ("slo_target", "slo_attainment")
 _MONEY_COLUMNS = ("compute_cost", "storage_cost", "license_cost", "headcount_cost")
+# The columns' ranges in the database (bigint counts, numeric(14, 2) money): larger values are row errors.
+_COLUMN_MAXIMUM: dict[str, int | Decimal] = {
+    **dict.fromkeys(_INT_COLUMNS, 2**63 - 1),
+    **dict.fromkeys(_MONEY_COLUMNS, Decimal("999999999999.99")),
+}
 
 
 @dataclass(frozen=True)
@@ -198,18 +214,26 @@ def csv_records_read(
 
     Values are stripped; an empty cell is an empty string. Line numbers count the header as line 1.
     """
-    reader = csv.DictReader(io.StringIO(text))
-    header = list(reader.fieldnames or [])
-    errors = [
-        RowError(1, column, "required column is missing") for column in required if column not in header
-    ]
-    errors += [RowError(1, column, "unknown column") for column in header if column not in columns]
-    if errors:
-        return [], header, errors
-    records = [
-        (reader.line_num, {k: (v or "").strip() for k, v in record.items() if isinstance(k, str)})
-        for record in reader
-    ]
+    if "\x00" in text:  # PostgreSQL cannot store it; a file holding one is not the text file it claims to be
+        return [], [], [RowError(1, "", "the file contains NUL characters: it is not a CSV text file")]
+    # newline="": the csv module's own line handling, so a bare "\r" ends a line instead of failing the reader.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header: list[str] = []
+    try:
+        header = list(reader.fieldnames or [])
+        errors = [
+            RowError(1, column, "required column is missing") for column in required if column not in header
+        ]
+        errors += [RowError(1, column, "unknown column") for column in header if column not in columns]
+        if errors:
+            return [], header, errors
+        records = [
+            (reader.line_num, {k: (v or "").strip() for k, v in record.items() if isinstance(k, str)})
+            for record in reader
+        ]
+    except csv.Error as exc:
+        # line_num counts the lines read before the one that failed
+        return [], header, [RowError(reader.line_num + 1, "", f"not valid CSV: {exc}")]
     return records, header, []
 
 
@@ -245,8 +269,12 @@ def usage_cost_csv_parse(text: str) -> tuple[list[UsageCostRow], list[RowError]]
             except (ValueError, InvalidOperation):
                 row_errors.append(RowError(line, column, f"{raw!r} is not a number"))
                 continue
-            if number < 0:
+            if isinstance(number, float) and not math.isfinite(number):
+                row_errors.append(RowError(line, column, f"{raw!r} is not a number"))
+            elif number < 0:
                 row_errors.append(RowError(line, column, "must not be negative"))
+            elif number > _COLUMN_MAXIMUM.get(column, number):
+                row_errors.append(RowError(line, column, f"must be at most {_COLUMN_MAXIMUM[column]}"))
             elif column in _PERCENT_COLUMNS and number > 100:
                 row_errors.append(RowError(line, column, "is a percentage and must be at most 100"))
             else:
@@ -301,10 +329,9 @@ def incident_csv_parse(text: str) -> tuple[list[IncidentRow], list[RowError]]:
         version: int | None = None
         raw_version = record.get("version", "")
         if raw_version:
-            if raw_version.isdigit() and int(raw_version) > 0:
-                version = int(raw_version)
-            else:
-                row_errors.append(RowError(line, "version", "must be a positive integer"))
+            version = _version_number(raw_version)
+            if version is None:
+                row_errors.append(RowError(line, "version", VERSION_PROBLEM))
         started_at = _timestamp(record.get("started_at"))
         if started_at is None:
             row_errors.append(RowError(line, "started_at", "must be an ISO 8601 timestamp with a time zone"))

@@ -103,7 +103,7 @@ def test_row_errors_are_reported_and_nothing_is_written(writer):
             "message": "must be one of drift, sla_breach, safety_failure, rollback",
         },
         {"line": 3, "column": "started_at", "message": "must be an ISO 8601 timestamp with a time zone"},
-        {"line": 3, "column": "version", "message": "must be a positive integer"},
+        {"line": 3, "column": "version", "message": "must be a positive integer up to 2147483647"},
         {"line": 4, "column": "ended_at", "message": "is before started_at"},
         {"line": 5, "column": "external_id", "message": "duplicates line 2"},
     ]
@@ -117,6 +117,31 @@ def test_row_errors_are_reported_and_nothing_is_written(writer):
         {"line": 1, "column": "when", "message": "unknown column"},
     ]
     assert not Incident.objects.exists()
+
+
+def test_carriage_return_line_endings_import(writer):
+    """Old spreadsheet exports end lines with a bare CR; the reader treats it as a line end (a fuzzing find:
+    it used to raise csv.Error, a 500)."""
+    response = _post_csv(writer, GOOD.replace("\n", "\r"))
+    assert response.status_code == 200, response.json()
+    assert response.json()["created"] == 3
+
+
+@pytest.mark.parametrize(
+    ("row", "line"),
+    [("x" * 140_000, 2), ("fraud\x00detector,2026-10", 1)],  # over csv's field size limit; a NUL character
+    ids=["field-too-large", "nul-character"],
+)
+def test_unreadable_csv_is_a_400_and_writes_nothing(writer, row, line):
+    for url, header in ((URL, HEADER), ("/api/v1/reports/usage-costs/import", "model,month,requests\n")):
+        response = writer.post(url, data=(header + row + "\n").encode(), content_type="text/csv")
+        assert response.status_code == 400, response.content
+        body = response.json()["error"]
+        assert body["code"] == "CSV_INVALID"
+        [found] = body["details"]["errors"]
+        assert (found["line"], found["column"]) == (line, "")
+    assert not Incident.objects.exists()
+    assert not UsageCost.objects.exists()
 
 
 def test_body_must_be_utf8(writer):

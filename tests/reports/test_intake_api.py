@@ -157,7 +157,11 @@ def _broken(mutate) -> dict[str, Any]:
         ),
         (
             _broken(lambda p: p["alerts"][1]["labels"].update(version="v2")),
-            {"alerts": {"1": {"labels.version": "must be a positive integer"}}},
+            {"alerts": {"1": {"labels.version": "must be a positive integer up to 2147483647"}}},
+        ),
+        (
+            _broken(lambda p: p["alerts"][1]["labels"].update(version="2147483648")),  # beyond the column
+            {"alerts": {"1": {"labels.version": "must be a positive integer up to 2147483647"}}},
         ),
     ],
     ids=[
@@ -169,6 +173,7 @@ def _broken(mutate) -> dict[str, Any]:
         "startsAt",
         "resolved-no-end",
         "version-label",
+        "version-label-too-large",
     ],
 )
 def test_malformed_payloads_are_rejected_whole(am, payload, details):
@@ -214,6 +219,12 @@ def test_plain_incident_api(writer):
     )
     assert bad.status_code == 400
     assert set(bad.json()["error"]["details"]) == {"kind", "model", "started_at"}
+    too_large = writer.post(
+        "/api/v1/incidents/",
+        {"kind": "rollback", "version": 2**31, "started_at": "2026-10-02T08:00:00Z"},
+        format="json",
+    )
+    assert too_large.status_code == 400 and set(too_large.json()["error"]["details"]) == {"version"}
 
 
 def test_viewer_cannot_enter_figures(db):
@@ -256,6 +267,7 @@ def test_csv_import_reports_row_errors_and_writes_nothing(writer):
         "fraud-detector,2026-10,100,99,10\n"
         "ghost,2026-13,-5,120,abc\n"
         "fraud-detector,2026-10,1,1,1\n"
+        "fraud-detector,2026-09,9223372036854775808,nan,1000000000000\n"
     )
     response = _upload(writer, text)
     assert response.status_code == 400
@@ -265,6 +277,9 @@ def test_csv_import_reports_row_errors_and_writes_nothing(writer):
         {"line": 3, "column": "requests", "message": "must not be negative"},
         {"line": 3, "column": "slo_attainment", "message": "is a percentage and must be at most 100"},
         {"line": 4, "column": "model", "message": "duplicates line 2 for fraud-detector 2026-10"},
+        {"line": 5, "column": "compute_cost", "message": "must be at most 999999999999.99"},
+        {"line": 5, "column": "requests", "message": "must be at most 9223372036854775807"},
+        {"line": 5, "column": "slo_attainment", "message": "'nan' is not a number"},
     ]
     assert not UsageCost.objects.exists()
 
