@@ -10,11 +10,11 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from config.errors import ApiError
 from config.openapi import error_responses
+from config.throttling import WindowRateThrottle
 from governance import roles, selectors
 from governance.authentication import ScopedPermission, request_api_key
 from governance.models import ApiKey, Deployment, GateDecision, TargetStage
@@ -64,7 +64,7 @@ class GateDecisionOutputSerializer(serializers.Serializer):
 
 class GateEvaluateApi(APIView):
     permission_classes = [CanEvaluate]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [WindowRateThrottle]
     throttle_scope = "gate"
 
     @extend_schema_serializer(component_name="GateEvaluateRequest")
@@ -101,7 +101,7 @@ class GateEvaluateApi(APIView):
 
 class GatePromoteApi(APIView):
     permission_classes = [CanPromote]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [WindowRateThrottle]
     throttle_scope = "gate"
 
     @extend_schema_serializer(component_name="GatePromoteRequest")

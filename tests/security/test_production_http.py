@@ -19,7 +19,6 @@ import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
-from rest_framework.throttling import SimpleRateThrottle
 
 from governance.services.apikeys import api_key_create
 from registry_sync.models import ModelVersion
@@ -308,14 +307,10 @@ GATE_LIMIT = 2
     ],
 )
 def test_gate_endpoints_are_rate_limited(
-    production: dict[str, Any], monkeypatch: pytest.MonkeyPatch, path: str, body: dict[str, Any]
+    production: dict[str, Any], settings: Any, path: str, body: dict[str, Any]
 ) -> None:
-    # DRF reads the rates into the throttle class once, at import: set the limit where it is read.
-    monkeypatch.setattr(
-        SimpleRateThrottle,
-        "THROTTLE_RATES",
-        {**SimpleRateThrottle.THROTTLE_RATES, "gate": f"{GATE_LIMIT}/min"},
-    )
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "gate": f"{GATE_LIMIT}/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     user = UserFactory.create(username="ci")
     key = api_key_create(name="ci", scopes=["evaluate", "promote"], user=user, actor="test")
     client = _client()
