@@ -7,9 +7,10 @@ import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from config.rows import aware_datetime, instance_from_row, json_value
 from governance.models import ApiKey
 from governance.services.audit import audit_event_record
 
@@ -70,15 +71,54 @@ def api_key_revoke(*, api_key: ApiKey, actor: User | str) -> ApiKey:
     return api_key
 
 
+# Every API call with a key runs this, so it is plain SQL: compiling the ORM's select_related query cost more
+# than running it (0.75 ms against 0.25 ms on the benchmark machine). key_hash is unique: one row at most.
+_AUTHENTICATE_SQL = """
+    SELECT k.id, k.name, k.project, k.prefix, k.scopes, k.created_at, k.last_used_at,
+           u.id, u.password, u.last_login, u.is_superuser, u.username, u.first_name, u.last_name, u.email,
+           u.is_staff, u.date_joined
+      FROM governance_apikey k JOIN auth_user u ON u.id = k.user_id
+     WHERE k.key_hash = %s AND k.revoked_at IS NULL AND u.is_active
+"""
+
+
 def api_key_authenticate(*, secret: str) -> ApiKey | None:
-    """The active key matching this secret, with last_used_at refreshed at most once a minute."""
-    key = (
-        ApiKey.objects.select_related("user")
-        .filter(key_hash=api_key_hash(secret), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    if key is None:
+    """The active key matching this secret, with its user; last_used_at refreshed at most once a minute."""
+    key_hash = api_key_hash(secret)
+    with connection.cursor() as cursor:
+        cursor.execute(_AUTHENTICATE_SQL, [key_hash])
+        row = cursor.fetchone()
+    if row is None:
         return None
+    (key_id, name, project, prefix, scopes, created_at, last_used_at) = row[:7]
+    (user_id, password, last_login, superuser, username, first, last, email, staff, joined) = row[7:]
+    key = instance_from_row(
+        ApiKey,
+        id=key_id,
+        name=name,
+        project=project,
+        prefix=prefix,
+        key_hash=key_hash,
+        scopes=json_value(scopes),
+        user_id=user_id,
+        created_at=aware_datetime(created_at),
+        last_used_at=aware_datetime(last_used_at),
+        revoked_at=None,
+    )
+    key.user = instance_from_row(
+        User,
+        id=user_id,
+        password=password,
+        last_login=aware_datetime(last_login),
+        is_superuser=bool(superuser),
+        username=username,
+        first_name=first,
+        last_name=last,
+        email=email,
+        is_staff=bool(staff),
+        is_active=True,
+        date_joined=aware_datetime(joined),
+    )
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection, models, transaction
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from config.observability import request_id_var
@@ -59,8 +60,13 @@ def audit_event_record(
     object_type: str = "",
     object_id: str = "",
     data: dict[str, Any] | None = None,
+    insert_target: bool = False,
 ) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction (the change fails if this fails)."""
+    """Append one event to the chain inside the caller's transaction (the change fails if this fails).
+
+    insert_target: target is a new, unsaved instance (with its primary key set) that is inserted together with
+    the event; on PostgreSQL the two inserts and the chain-head update are one statement (the gate's hot path).
+    """
     actor_user = actor if isinstance(actor, User) else None
     actor_name = actor.get_username() if isinstance(actor, User) else actor
     if target is not None:
@@ -83,7 +89,7 @@ def audit_event_record(
         data=payload,
         request_id=request_id,
     )
-    event = AuditEvent.objects.create(
+    event = AuditEvent(
         sequence=sequence,
         occurred_at=occurred_at,
         actor=actor_name,
@@ -97,12 +103,56 @@ def audit_event_record(
         prev_hash=last_hash,
         hash=digest,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE governance_auditchainhead SET last_sequence = %s, last_hash = %s WHERE id = 1",
-            [sequence, digest],
-        )
+    new_rows = [target] if insert_target and target is not None else []
+    if connection.vendor == "postgresql":
+        _append_in_one_statement(event, new_rows, sequence=sequence, digest=digest)
+    else:
+        for row in new_rows:
+            row.save(force_insert=True)
+        event.save(force_insert=True)
+        with connection.cursor() as cursor:
+            cursor.execute(_HEAD_UPDATE_SQL, [sequence, digest])
     return event
+
+
+_HEAD_UPDATE_SQL = "UPDATE governance_auditchainhead SET last_sequence = %s, last_hash = %s WHERE id = 1"
+
+
+def _insert_statement(instance: models.Model, *, returning_pk: bool = False) -> tuple[str, list[Any]]:
+    """The INSERT that saving this new instance would send, from Django's own insert compiler (field preparation,
+    defaults, auto_now values), so it can be combined with others into one statement."""
+    meta = instance._meta
+    fields = [f for f in meta.local_concrete_fields if not (f is meta.auto_field and instance.pk is None)]
+    query = InsertQuery(type(instance))
+    query.insert_values(fields, [instance])
+    compiler = query.get_compiler(connection=connection)
+    if returning_pk:
+        compiler.returning_fields = [meta.pk]
+    [(sql, params)] = compiler.as_sql()
+    return sql, list(params)
+
+
+def _append_in_one_statement(
+    event: AuditEvent, new_rows: list[models.Model], *, sequence: int, digest: str
+) -> None:
+    """PostgreSQL: insert the new rows and the event and move the chain head in one round trip (data-modifying
+    CTEs), instead of one statement each. The head row is already locked by this transaction."""
+    ctes, params = [], []
+    for index, row in enumerate(new_rows):
+        sql, row_params = _insert_statement(row)
+        ctes.append(f"row_{index} AS ({sql})")
+        params += row_params
+    sql, event_params = _insert_statement(event, returning_pk=True)
+    ctes.append(f"event AS ({sql})")
+    params += event_params
+    # Only Django's compiled INSERTs and constants are joined here; every value is a bound parameter.
+    statement = f"WITH {', '.join(ctes)} {_HEAD_UPDATE_SQL} RETURNING (SELECT id FROM event)"  # noqa: S608 # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*params, sequence, digest])
+        (event.pk,) = cursor.fetchone()
+    for instance in (*new_rows, event):
+        instance._state.adding = False
+        instance._state.db = connection.alias
 
 
 _HEAD_SQL = "SELECT last_sequence, last_hash FROM governance_auditchainhead WHERE id = 1"

@@ -3,24 +3,24 @@ fail-closed, store and sign the decision; and promotion, the only path that move
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.errors import ServiceError
 from config.observability import record_gate_decision
+from config.rows import aware_datetime, instance_from_row, json_value
 from governance import signing
 from governance.models import (
     ApiKey,
@@ -90,8 +90,6 @@ def gate_public_key() -> dict[str, str]:
 # ------------------------------------------------------------------------------------------------ evaluate
 
 
-_M = TypeVar("_M", bound=models.Model)
-
 # The version row with its model, governance record and run: the columns the gate reads (input document, platform
 # denials, project check, the stored decision and its response), in plain SQL. The gate is on CI's critical path and
 # compiling the three-join ORM query cost more than running it; the instances are built with Model.from_db, so a
@@ -109,22 +107,6 @@ _VERSION_SQL = """
 """
 
 
-def _json_value(value: Any) -> Any:
-    """A JSON column as a plain cursor returns it (text on PostgreSQL with Django's loaders, and on SQLite)."""
-    return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _aware(value: Any) -> datetime:
-    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
-
-
-def _loaded(model_class: type[_M], **values: Any) -> _M:
-    """An instance as the ORM loads one with only these columns (the others deferred)."""
-    names = [f.attname for f in model_class._meta.concrete_fields if f.attname in values]
-    return model_class.from_db(connection.alias, names, [values[name] for name in names])
-
-
 def _find_version(model_name: str, version: int) -> ModelVersion | None:
     with connection.cursor() as cursor:
         cursor.execute(_VERSION_SQL, [model_name, version])
@@ -133,13 +115,13 @@ def _find_version(model_name: str, version: int) -> ModelVersion | None:
         return None
     (version_id, number, state, run_uid, user_id, synced_at, model_id, name, tags) = row[:9]
     (governance_id, team, tier, override_tier, override_approver, quorum, run_pk, run_user, metrics) = row[9:]
-    model = _loaded(RegisteredModel, id=model_id, name=name, tags=_json_value(tags))
+    model = instance_from_row(RegisteredModel, id=model_id, name=name, tags=json_value(tags))
     if governance_id is None:
         RegisteredModel.governance.related.set_cached_value(
             model, None
         )  # no record: reading it raises, no query
     else:
-        model.governance = _loaded(
+        model.governance = instance_from_row(
             ModelGovernance,
             id=governance_id,
             registered_model_id=model_id,
@@ -149,7 +131,7 @@ def _find_version(model_name: str, version: int) -> ModelVersion | None:
             override_approved_by_id=override_approver,
             committee_quorum=quorum,
         )
-    found = _loaded(
+    found = instance_from_row(
         ModelVersion,
         id=version_id,
         registered_model_id=model_id,
@@ -157,12 +139,14 @@ def _find_version(model_name: str, version: int) -> ModelVersion | None:
         state=state,
         mlflow_run_id=run_uid,
         user_id=user_id,
-        last_synced_at=_aware(synced_at),
+        last_synced_at=aware_datetime(synced_at),
         run_id=run_pk,
     )
     found.registered_model = model
     found.run = (
-        None if run_pk is None else _loaded(Run, id=run_pk, user_id=run_user, metrics=_json_value(metrics))
+        None
+        if run_pk is None
+        else instance_from_row(Run, id=run_pk, user_id=run_user, metrics=json_value(metrics))
     )
     return found
 
@@ -335,33 +319,35 @@ def gate_evaluate(
     if outcome.policy.error_code or any(r["code"] == POLICY_ENGINE_ERROR for r in reasons):
         engine_error = f"{outcome.policy.error_code or 'UNDEFINED'}: {outcome.policy.error or ''}"[:300]
     caller_name = f"apikey:{api_key.prefix}:{api_key.name}" if api_key else caller.get_username()
+    decision = GateDecision(
+        id=decision_id,
+        model_version=model_version,
+        target_stage=target,
+        allow=allow,
+        risk_tier=outcome.risk_tier,
+        reasons=reasons,
+        required_signoffs=list(outcome.required_signoffs),
+        auto_deploy=auto_deploy,
+        input_document=document,
+        input_digest=input_digest,
+        bundle_digest=outcome.policy.bundle_digest,
+        engine=outcome.policy.engine,
+        engine_error=engine_error,
+        latency_ms=outcome.policy.latency_ms,
+        caller=caller_name[:256],
+        api_key=api_key,
+        evaluated_at=evaluated_at,
+        signed_document=signed,
+        signature=signing.sign(signing_key(), signed),
+        key_id=key_id,
+    )
     with transaction.atomic():
-        decision = GateDecision.objects.create(
-            id=decision_id,
-            model_version=model_version,
-            target_stage=target,
-            allow=allow,
-            risk_tier=outcome.risk_tier,
-            reasons=reasons,
-            required_signoffs=list(outcome.required_signoffs),
-            auto_deploy=auto_deploy,
-            input_document=document,
-            input_digest=input_digest,
-            bundle_digest=outcome.policy.bundle_digest,
-            engine=outcome.policy.engine,
-            engine_error=engine_error,
-            latency_ms=outcome.policy.latency_ms,
-            caller=caller_name[:256],
-            api_key=api_key,
-            evaluated_at=evaluated_at,
-            signed_document=signed,
-            signature=signing.sign(signing_key(), signed),
-            key_id=key_id,
-        )
+        # The decision row goes in with its audit event (one statement on PostgreSQL).
         audit_event_record(
             action="gate.decision",
             actor=caller,
             target=decision,
+            insert_target=True,
             data={
                 "model": signed["model"],
                 "version": signed["version"],

@@ -11,8 +11,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from governance.models import ApprovalRequest, EvidenceDocument, RaciAssignment, SignOff
-from governance.services.audit import audit_event_record
+from governance.models import (
+    ApprovalRequest,
+    AuditEvent,
+    EvidenceDocument,
+    GateDecision,
+    RaciAssignment,
+    SignOff,
+)
+from governance.services.audit import audit_chain_verify, audit_event_record
 from governance.services.gate import gate_evaluate
 from registry_sync.models import ModelVersion
 from tests.factories import ModelVersionFactory, UserFactory
@@ -144,10 +151,16 @@ def test_evaluate_issues_a_fixed_number_of_queries(records: int) -> None:
             caller=caller,
         )
     statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
-    # version (+run, model, governance), the governance records, then the decision and its audit event.
+    # version (+run, model, governance), the governance records, the locked chain head, then one statement that
+    # inserts the decision and its audit event and moves the head (the test database is PostgreSQL).
     assert statements.count("SELECT") == 3, [q["sql"][:90] for q in queries.captured_queries]
-    assert statements.count("INSERT") == 2, statements
-    assert statements.count("UPDATE") == 1, statements
+    [write] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("WITH")]
+    assert write.count("INSERT INTO") == 2 and "UPDATE governance_auditchainhead" in write
+    assert set(statements) <= {"SELECT", "WITH", "SAVEPOINT", "RELEASE"}, statements
+    decision = GateDecision.objects.get()
+    event = AuditEvent.objects.get(action="gate.decision")
+    assert event.object_id == str(decision.pk)
+    assert audit_chain_verify().ok
 
 
 def test_a_version_without_governance_record_or_run_is_unassessed() -> None:

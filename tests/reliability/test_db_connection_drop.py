@@ -25,9 +25,9 @@ def terminate_own_backend_before_audit_insert() -> Callable[..., Any]:
     fired = {"done": False}
 
     def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        is_versions_event = sql.startswith(
-            'INSERT INTO "governance_auditevent"'
-        ) and "registry.versions_mirrored" in (params or ())
+        is_versions_event = 'INSERT INTO "governance_auditevent"' in sql and "registry.versions_mirrored" in (
+            params or ()
+        )
         if not fired["done"] and is_versions_event:
             fired["done"] = True
             pid = connection.connection.info.backend_pid
