@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -13,9 +14,11 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from governance import roles, signing
+from governance.api_gate import GateDecisionOutputSerializer
 from governance.models import AuditEvent, GateDecision, ModelGovernance, RaciAssignment, SignOff
 from governance.services.apikeys import api_key_create, api_key_revoke
 from registry_sync.models import MirrorState, ModelVersion
@@ -161,6 +164,10 @@ def test_decision_table_on_both_backends(
     assert embedded.json()["allow"] is allow
     assert {r["code"] for r in embedded.json()["reasons"]} == codes
     assert decision_fields(embedded.json()) == decision_fields(over_opa.json())
+    # The response's fast rendering equals DRF's generic field-by-field one of the stored decision.
+    stored = GateDecision.objects.get(pk=embedded.json()["decision_id"])
+    generic = serializers.Serializer.to_representation(GateDecisionOutputSerializer(stored), stored)
+    assert embedded.json() == json.loads(json.dumps(generic))
     assert [e for (e,) in GateDecision.objects.order_by("evaluated_at").values_list("engine")] == [
         "embedded",
         "opa",
