@@ -65,6 +65,13 @@ def _production_env() -> dict[str, str]:
     return {**env, **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "config.settings"}
 
 
+def _run_under_production_settings(*args: str) -> subprocess.CompletedProcess[str]:
+    """Python in a fresh process whose settings are config.settings with MLGOV_ENV=production."""
+    return subprocess.run(  # callers check the return code
+        [sys.executable, *args], cwd=ROOT, env=_production_env(), capture_output=True, text=True, timeout=120
+    )
+
+
 @pytest.fixture(scope="module")
 def production_security_settings() -> dict[str, Any]:
     names = json.dumps(SECURITY_SETTINGS)
@@ -72,15 +79,8 @@ def production_security_settings() -> dict[str, Any]:
         "import json, django; from django.conf import settings as s; django.setup(); "
         f"print(json.dumps({{n: getattr(s, n) for n in {names}}}, default=str))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=_production_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    result = _run_under_production_settings("-c", code)
+    result.check_returncode()
     values: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     values["SECURE_PROXY_SSL_HEADER"] = tuple(values["SECURE_PROXY_SSL_HEADER"])
     return values
@@ -98,15 +98,7 @@ def _client(**defaults: Any) -> Client:
 
 
 def test_check_deploy_is_clean_under_production_settings() -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=_production_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _run_under_production_settings("manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
