@@ -79,6 +79,13 @@ def team_create(*, name: str, lead: User, actor: User | str) -> Team:
     name = name.strip()
     if not name:
         raise AssessmentError("TEAM_NAME_REQUIRED", "A team needs a name.", status=400)
+    limit = Team._meta.get_field("name").max_length or 0
+    if len(name) > limit or "\x00" in name:
+        raise AssessmentError(
+            "TEAM_NAME_INVALID",
+            f"A team name is at most {limit} characters, without NUL characters.",
+            status=400,
+        )
     try:
         with transaction.atomic():
             team = Team.objects.create(name=name, lead=lead)

@@ -188,3 +188,15 @@ def test_team_names_are_unique(team: Team, lead: User) -> None:
         services.team_create(name=team.name, lead=lead, actor=lead)
 
     assert (error.value.code, error.value.status) == ("TEAM_EXISTS", 409)
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("  ", "TEAM_NAME_REQUIRED"), ("x" * 129, "TEAM_NAME_INVALID"), ("credit\x00risk", "TEAM_NAME_INVALID")],
+)
+def test_team_names_are_validated_before_the_database(lead: User, name: str, code: str) -> None:
+    with pytest.raises(AssessmentError) as error:
+        services.team_create(name=name, lead=lead, actor=lead)
+
+    assert (error.value.code, error.value.status) == (code, 400)
+    assert not Team.objects.exists()
