@@ -28,7 +28,7 @@ from reports.authentication import AlertmanagerTokenAuthentication, IsAlertmanag
 from reports.intake import MAX_VERSION, IntakeError, alertmanager_payload_parse
 from reports.models import IncidentKind, IntakeSource, MonthlyReport
 from reports.periods import Month
-from reports.roi import HORIZONS, RoiAssumptions, roi_worksheet
+from reports.roi import ASSUMPTION_LIMITS, HORIZONS, RoiAssumptions, assumption_value_error, roi_worksheet
 
 TAG = "reports"
 
@@ -488,14 +488,35 @@ class ScenarioSerializer(serializers.Serializer):
     summaries = HorizonSerializer(many=True)
 
 
+class _AssumptionField(serializers.Field):
+    """One ROI assumption, in the range reports.roi.ASSUMPTION_LIMITS gives it, with the page's messages."""
+
+    def __init__(self, name: str, **kwargs: Any) -> None:
+        low, high = ASSUMPTION_LIMITS[name]
+        super().__init__(min_value=low, max_value=high, required=False, **kwargs)  # type: ignore[call-arg]
+        self.assumption = name
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)
+        problem = assumption_value_error(self.assumption, value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+
+class _FloatAssumption(_AssumptionField, serializers.FloatField):
+    pass
+
+
+class _IntegerAssumption(_AssumptionField, serializers.IntegerField):
+    pass
+
+
 def _assumption_fields() -> dict[str, serializers.Field]:
-    fields: dict[str, serializers.Field] = {}
-    for name in RoiAssumptions.field_names():
-        if name == "ramp_months":
-            fields[name] = serializers.IntegerField(min_value=0, max_value=24, required=False)
-        else:
-            fields[name] = serializers.FloatField(min_value=0, required=False)
-    return fields
+    return {
+        name: (_IntegerAssumption if name == "ramp_months" else _FloatAssumption)(name)
+        for name in RoiAssumptions.field_names()
+    }
 
 
 RoiAssumptionsSerializer = type(

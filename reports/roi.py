@@ -4,6 +4,7 @@ benefit, ROI % and payback month over 12 and 24 months, in low / expected / high
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -67,6 +68,41 @@ class RoiAssumptions:
             + self.sla_penalty_avoided_monthly
             + self.refunds_reduced_monthly
         )
+
+
+MAX_AMOUNT = 999_999_999_999.99  # the bound of a month's figures everywhere (usage/cost intake, outcomes)
+
+
+def _limits(name: str) -> tuple[float, float]:
+    if name == "ramp_months":
+        return 0, max(HORIZONS)
+    if name.endswith("_pct"):
+        return 0, 100
+    if name.endswith("_factor"):
+        return 0, 10
+    if name == "headcount_fte":
+        return 0, 1_000_000
+    if name == "baseline_incidents_monthly":
+        return 0, 1_000_000_000
+    return 0, MAX_AMOUNT
+
+
+# Every assumption's accepted range: the worksheet stays finite, and the API and the page refuse the same values.
+ASSUMPTION_LIMITS: dict[str, tuple[float, float]] = {
+    name: _limits(name) for name in RoiAssumptions.field_names()
+}
+
+
+def assumption_value_error(name: str, value: float) -> str | None:
+    """Why this value of the assumption is refused, or None."""
+    low, high = ASSUMPTION_LIMITS[name]
+    if not math.isfinite(value):
+        return "must be a finite number"
+    if value < low:
+        return "must not be negative"
+    if value > high:
+        return f"must be at most {int(high) if high == int(high) else high:,}"
+    return None
 
 
 @dataclass(frozen=True)

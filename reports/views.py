@@ -19,7 +19,7 @@ from reports.authentication import user_can_enter_report_data
 from reports.forms import BusinessOutcomeForm
 from reports.models import MonthlyReport
 from reports.periods import Month
-from reports.roi import RoiAssumptions, roi_worksheet
+from reports.roi import RoiAssumptions, assumption_value_error, roi_worksheet
 
 
 def _month_from(request: HttpRequest) -> Month:
@@ -70,8 +70,9 @@ class RoiWorksheetView(LoginRequiredMixin, TemplateView):
             except ValueError:
                 errors[name] = "not a number"
                 continue
-            if value < 0:
-                errors[name] = "must not be negative"
+            problem = assumption_value_error(name, value)
+            if problem:
+                errors[name] = problem
             else:
                 changes[name] = value
         worksheet = roi_worksheet(assumptions.with_changes(**changes))

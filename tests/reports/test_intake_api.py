@@ -339,3 +339,29 @@ def test_dashboard_and_roi_pages_render(writer, client, django_assert_max_num_qu
     assert "Cost per 1,000 requests" in html and "fraud-detector" in html
     roi = client.get("/reports/roi/?month=2026-10&setup_cost=abc&ramp_months=3")
     assert roi.status_code == 200 and "not a number" in roi.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("compute_monthly", "1.1e255", "at most 999,999,999,999.99"),
+        ("compute_monthly", "NaN", "finite"),
+        ("revenue_uplift_monthly", "Infinity", "finite"),
+        ("incident_reduction_pct", "101", "at most 100"),
+        ("high_benefit_factor", "-0.5", "negative"),
+        ("ramp_months", "25", "at most 24"),
+    ],
+)
+def test_roi_assumptions_out_of_range_are_refused(writer, client, field, value, message):
+    """A fuzzing find: 1.1e255 made the worksheet overflow to inf, which JSON cannot carry (a 500)."""
+    raw = '{"assumptions": {"%s": %s}}' % (field, value)  # noqa: UP031 - NaN and Infinity as JSON literals
+    response = writer.post("/api/v1/reports/roi", raw, content_type="application/json")
+    assert response.status_code == 400, response.content
+    if value not in ("NaN", "Infinity"):  # those are refused by the strict JSON parser already
+        errors = response.json()["error"]["details"]["assumptions"][field]
+        assert any(message in error for error in errors), errors
+    # The page refuses the same values and still renders the worksheet.
+    client.force_login(UserFactory.create(username="exec"))
+    page = client.get("/reports/roi/", {field: value.lower()})
+    assert page.status_code == 200
+    assert message in page.content.decode()
