@@ -87,6 +87,29 @@ def _limits(name: str) -> tuple[float, float]:
     return 0, MAX_AMOUNT
 
 
+# How the worksheet page names each assumption (the API uses the field names).
+ASSUMPTION_LABELS: dict[str, str] = {
+    "setup_cost": "Set-up cost (one-off)",
+    "compute_monthly": "Compute per month",
+    "storage_monthly": "Storage per month",
+    "license_monthly": "Licences per month",
+    "headcount_fte": "Headcount (FTE)",
+    "fte_loaded_cost_monthly": "Loaded cost per FTE per month",
+    "baseline_incidents_monthly": "Incidents per month before",
+    "cost_per_incident": "Cost per incident",
+    "incident_reduction_pct": "Incident reduction (%)",
+    "inference_cost_monthly": "Inference cost per month",
+    "inference_cost_reduction_pct": "Inference cost reduction (%)",
+    "revenue_uplift_monthly": "Revenue uplift per month",
+    "sla_penalty_avoided_monthly": "SLA penalties avoided per month",
+    "refunds_reduced_monthly": "Refunds avoided per month",
+    "ramp_months": "Ramp-up (months to full benefit)",
+    "low_benefit_factor": "Low scenario: benefit factor",
+    "high_benefit_factor": "High scenario: benefit factor",
+    "low_cost_factor": "Low scenario: cost factor",
+    "high_cost_factor": "High scenario: cost factor",
+}
+
 # Every assumption's accepted range: the worksheet stays finite, and the API and the page refuse the same values.
 ASSUMPTION_LIMITS: dict[str, tuple[float, float]] = {
     name: _limits(name) for name in RoiAssumptions.field_names()

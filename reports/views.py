@@ -19,7 +19,13 @@ from reports.authentication import user_can_enter_report_data
 from reports.forms import BusinessOutcomeForm
 from reports.models import MonthlyReport
 from reports.periods import Month
-from reports.roi import RoiAssumptions, assumption_value_error, roi_worksheet
+from reports.roi import (
+    ASSUMPTION_LABELS,
+    ASSUMPTION_LIMITS,
+    RoiAssumptions,
+    assumption_value_error,
+    roi_worksheet,
+)
 
 
 def _month_from(request: HttpRequest) -> Month:
@@ -76,11 +82,24 @@ class RoiWorksheetView(LoginRequiredMixin, TemplateView):
             else:
                 changes[name] = value
         worksheet = roi_worksheet(assumptions.with_changes(**changes))
+        used = worksheet.assumptions.as_dict()
+        fields = [
+            {
+                "name": name,
+                "label": ASSUMPTION_LABELS[name],
+                # A refused value stays in its box, next to why; the worksheet uses the default meanwhile.
+                "value": self.request.GET.get(name, "").strip() if name in errors else used[name],
+                "max": ASSUMPTION_LIMITS[name][1],
+                "step": 1 if name == "ramp_months" else "any",
+                "error": errors.get(name, ""),
+            }
+            for name in RoiAssumptions.field_names()
+        ]
         context.update(
             month=month,
             worksheet=worksheet,
             expected=worksheet.expected,
-            assumptions=worksheet.assumptions.as_dict(),
+            fields=fields,
             errors=errors,
             chart=charts.figure_json(charts.roi_chart(worksheet)),
         )
