@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 from django.urls import reverse
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -43,6 +44,9 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+        # Close the connection the test body's queries opened: left open, it outlived the session and the
+        # test database could not be dropped at the end (a PytestWarning in every run).
+        connections.close_all()
 
 
 def sign_in(browser: Browser, base_url: str, username: str, *, width: int = 1400) -> Page:
