@@ -310,7 +310,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.NulRejectingJSONParser",
+        "config.parsers.StrictJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

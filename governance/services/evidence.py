@@ -76,7 +76,7 @@ def evidence_upload(
         upload.seek(0)
         try:
             json.loads(upload.read())
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: thousands of levels deep
             raise GateError("EVIDENCE_TYPE_MISMATCH", "The content is not valid JSON.", status=415) from None
     upload.seek(0)
     document = EvidenceDocument.objects.create(

@@ -90,6 +90,17 @@ def test_evidence_upload_checks_type_and_size_and_stores_the_digest(
         assert not EvidenceDocument.objects.exists()
 
 
+def test_json_evidence_nested_thousands_of_levels_deep_is_refused_not_a_500() -> None:
+    version = ModelVersionFactory.create()
+    content = b"[" * 5000 + b"]" * 5000  # overflowed Python's JSON decoder: a RecursionError
+    response = upload(
+        client_for(member("vic", roles.VALIDATOR)), version, "deep.json", content, "application/json"
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "EVIDENCE_TYPE_MISMATCH"
+    assert not EvidenceDocument.objects.exists()
+
+
 def test_an_uploaded_bias_report_counts_as_bias_evidence() -> None:
     version = governed_version(tier="minimal", signoffs=[("owner", "olga")], metrics={"auc": 0.9})
     caller = member("ci", roles.ADMIN)

@@ -108,6 +108,11 @@ def _malformed_json(body: bytes) -> tuple[bytes, dict[str, str]]:
     return broken, signed_headers(broken)
 
 
+def _deeply_nested(body: bytes) -> tuple[bytes, dict[str, str]]:
+    deep = b'{"entity": "model_version", "action": "created", "data": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    return deep, signed_headers(deep)  # overflowed Python's JSON decoder: a RecursionError, a 500
+
+
 def _no_model_name(body: bytes) -> tuple[bytes, dict[str, str]]:
     nameless = payload("model_version", "created", version="1")
     return nameless, signed_headers(nameless)
@@ -129,6 +134,7 @@ def _bad_version(body: bytes) -> tuple[bytes, dict[str, str]]:
         (_unsigned, 401, "WEBHOOK_SIGNATURE_MISSING"),
         (_bad_timestamp, 401, "WEBHOOK_TIMESTAMP_INVALID"),
         (_malformed_json, 400, "MALFORMED_REQUEST"),
+        (_deeply_nested, 400, "MALFORMED_REQUEST"),
         (_no_model_name, 400, "MALFORMED_REQUEST"),
         (_bad_version, 400, "MALFORMED_REQUEST"),
     ],

@@ -4,7 +4,7 @@ document (status code, content type, headers, body). Examples are bounded: about
 
 `make test` runs the examples derandomized, so a CI run is reproducible and a red build is the code's fault, not the
 draw's; `make fuzz` explores: random draws and more examples (MLGOV_FUZZ_RANDOM=1, MLGOV_FUZZ_EXAMPLES=n). Whatever
-it finds becomes a fixed regression test (see tests/security/test_nul_input.py)."""
+it finds becomes a fixed regression test (see tests/security/test_malformed_input.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""NUL characters anywhere in a request (path, query string, JSON, form field) are refused with a 400.
+"""NUL characters anywhere in a request (path, query string, JSON, form field) are refused with a 400, and so is
+JSON nested deeper than any endpoint needs.
 
 PostgreSQL stores neither "\\x00" in text nor "\\u0000" in jsonb: before these checks the value reached a query and
 the client got a 500 (schemathesis found one in CI through a usage-cost form post). These run on PostgreSQL, where
@@ -102,3 +103,24 @@ def test_a_value_the_database_refuses_is_a_400_not_a_500():
     assert response is not None
     assert response.status_code == 400
     assert response.data["error"]["code"] == "INVALID_VALUE"
+
+
+@pytest.mark.parametrize("depth", [40, 5000], ids=["over-the-limit", "past-pythons-recursion-limit"])
+def test_json_nested_too_deeply_is_malformed(owner, depth):
+    """5,000 levels used to raise RecursionError in the JSON decoder: a 500."""
+    body = '{"model": ' + "[" * depth + "]" * depth + ', "version": 1, "target": "production"}'
+    response = owner.post("/api/v1/gates/evaluate", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "MALFORMED_REQUEST",
+        "message": "JSON nested deeper than 32 levels is not accepted.",
+        "details": {},
+    }
+
+
+def test_json_nested_within_the_limit_reaches_validation(owner):
+    body = '{"model": ' + "[" * 20 + "]" * 20 + ', "version": 1, "target": "production"}'
+    response = owner.post("/api/v1/gates/evaluate", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert "model" in response.json()["error"]["details"]
