@@ -102,7 +102,7 @@ def _verify(*, delivery_id: str, timestamp: str, signature: str, body: bytes, no
 def _parse(body: bytes) -> tuple[str, str, int | None, dict[str, Any]]:
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested thousands of levels deep
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested too deep to decode
         raise WebhookRejected("MALFORMED_REQUEST", "The body is not valid JSON.", status=400) from None
     if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
         raise WebhookRejected(
