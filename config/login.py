@@ -1,5 +1,5 @@
-"""Login with a rate limit: after LOGIN_RATE_LIMIT failed attempts per client address or username within a
-minute, further attempts get 429 until the window passes (guards against password guessing)."""
+"""Login with a rate limit: after LOGIN_RATE_LIMIT failed attempts per client address or username within its
+window (e.g. 20/min), further attempts get 429 until the window passes (guards against password guessing)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from django.contrib.auth import views as auth_views
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
-WINDOW_SECONDS = 60
+from config.throttling import rate_parse
 
 
-def _limit() -> int:
+def _rate() -> tuple[int, int]:
+    """(failed attempts allowed, window in seconds), parsed like the API's rate limits."""
     rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # e.g. {"login": "20/min"}
     assert isinstance(rates, dict)
-    return int(str(rates["login"]).split("/")[0])
+    return rate_parse(str(rates["login"]))
 
 
 def _keys(request: HttpRequest) -> list[str]:
@@ -28,15 +29,18 @@ def _keys(request: HttpRequest) -> list[str]:
 class RateLimitedLoginView(auth_views.LoginView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         keys = _keys(request)
-        if any(int(cache.get(key, 0)) >= _limit() for key in keys):
+        limit, window = _rate()
+        if any(int(cache.get(key, 0)) >= limit for key in keys):
             response = HttpResponse(
-                "Too many failed logins. Wait a minute and try again.", status=429, content_type="text/plain"
+                f"Too many failed logins. Wait {window} seconds and try again.",
+                status=429,
+                content_type="text/plain",
             )
-            response["Retry-After"] = str(WINDOW_SECONDS)
+            response["Retry-After"] = str(window)
             return response
         response = super().post(request, *args, **kwargs)
         if response.status_code != 302:  # the form was re-shown: the credentials were wrong
             for key in keys:
-                cache.add(key, 0, WINDOW_SECONDS)
+                cache.add(key, 0, window)
                 cache.incr(key)
         return response
