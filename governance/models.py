@@ -11,6 +11,11 @@ class AuditChainHead(models.Model):
 
     last_sequence = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    prev_hash = models.CharField(
+        max_length=64,
+        default="0" * 64,
+        help_text="The hash before last_hash (returned by the append statement).",
+    )
 
     def __str__(self) -> str:
         return f"audit head #{self.last_sequence}"

@@ -6,11 +6,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection, models, transaction
-from django.db.models.sql import InsertQuery
+from django.db.models import Field
 from django.utils import timezone
 
 from config.observability import request_id_var
@@ -21,6 +22,35 @@ SYSTEM_SYNC_ACTOR = "system:registry-sync"
 
 def _canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+GENESIS_HASH = "0" * 64
+
+
+def _digest_prefix(
+    *,
+    occurred_at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    data: dict[str, Any],
+    request_id: str = "",
+) -> str:
+    """The canonical JSON of an event up to its sequence number: "sequence" is the last key in sorted order, so the
+    hashed body is this prefix + str(sequence) + "}" (which lets PostgreSQL finish the digest when it assigns the
+    sequence)."""
+    fields: dict[str, Any] = {
+        "occurred_at": occurred_at.isoformat(),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "data": data,
+    }
+    if request_id:  # outside a request (commands, tasks) there is none, and the hashed form stays as before
+        fields["request_id"] = request_id
+    return _canonical_json(fields)[:-1] + ',"sequence":'
 
 
 def audit_event_digest(
@@ -35,23 +65,19 @@ def audit_event_digest(
     data: dict[str, Any],
     request_id: str = "",
 ) -> str:
-    fields = {
-        "sequence": sequence,
-        "occurred_at": occurred_at.isoformat(),
-        "actor": actor,
-        "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "data": data,
-    }
-    if request_id:  # outside a request (commands, tasks) there is none, and the hashed form stays as before
-        fields["request_id"] = request_id
-    body = _canonical_json(fields)
-    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+    """sha256(prev_hash + canonical JSON of the event's fields, sequence included)."""
+    prefix = _digest_prefix(
+        occurred_at=occurred_at,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        data=data,
+        request_id=request_id,
+    )
+    return hashlib.sha256(f"{prev_hash}{prefix}{sequence}}}".encode()).hexdigest()
 
 
-# No savepoint: the event belongs to the caller's transaction, and if it fails the whole change must fail.
-@transaction.atomic(savepoint=False)
 def audit_event_record(
     *,
     action: str,
@@ -62,10 +88,15 @@ def audit_event_record(
     data: dict[str, Any] | None = None,
     insert_target: bool = False,
 ) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction (the change fails if this fails).
+    """Append one event to the chain inside the caller's transaction (the change fails if this fails); outside
+    one, the event is its own transaction.
 
     insert_target: target is a new, unsaved instance (with its primary key set) that is inserted together with
-    the event; on PostgreSQL the two inserts and the chain-head update are one statement (the gate's hot path).
+    the event, atomically.
+
+    On PostgreSQL the whole append is one statement: the chain head is advanced (row-locked, so concurrent writers
+    queue and the chain never forks), the event's digest is finished by the database from the head's hash, and the
+    event and the new rows are inserted; a single statement needs no transaction round trips of its own.
     """
     actor_user = actor if isinstance(actor, User) else None
     actor_name = actor.get_username() if isinstance(actor, User) else actor
@@ -73,25 +104,10 @@ def audit_event_record(
         object_type = object_type or target._meta.label_lower
         object_id = object_id or str(target.pk)
     payload = json.loads(_canonical_json(data or {}))
-    last_sequence, last_hash = _chain_head_locked()
-    sequence = last_sequence + 1
-    occurred_at = timezone.now()
     request_id = request_id_var.get()
     request_id = "" if request_id == "-" else request_id[:128]
-    digest = audit_event_digest(
-        prev_hash=last_hash,
-        sequence=sequence,
-        occurred_at=occurred_at,
-        actor=actor_name,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        data=payload,
-        request_id=request_id,
-    )
     event = AuditEvent(
-        sequence=sequence,
-        occurred_at=occurred_at,
+        occurred_at=timezone.now(),
         actor=actor_name,
         actor_user=actor_user,
         action=action,
@@ -100,75 +116,137 @@ def audit_event_record(
         object_repr=str(target)[:300] if target is not None else "",
         data=payload,
         request_id=request_id,
-        prev_hash=last_hash,
-        hash=digest,
+    )
+    prefix = _digest_prefix(
+        occurred_at=event.occurred_at,
+        actor=actor_name,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        data=payload,
+        request_id=request_id,
     )
     new_rows = [target] if insert_target and target is not None else []
     if connection.vendor == "postgresql":
-        _append_in_one_statement(event, new_rows, sequence=sequence, digest=digest)
+        _append_in_one_statement(event, new_rows, digest_prefix=prefix)
     else:
-        for row in new_rows:
-            row.save(force_insert=True)
-        event.save(force_insert=True)
-        with connection.cursor() as cursor:
-            cursor.execute(_HEAD_UPDATE_SQL, [sequence, digest])
-    return event
-
-
-_HEAD_UPDATE_SQL = "UPDATE governance_auditchainhead SET last_sequence = %s, last_hash = %s WHERE id = 1"
-
-
-def _insert_statement(instance: models.Model, *, returning_pk: bool = False) -> tuple[str, list[Any]]:
-    """The INSERT that saving this new instance would send, from Django's own insert compiler (field preparation,
-    defaults, auto_now values), so it can be combined with others into one statement."""
-    meta = instance._meta
-    fields = [f for f in meta.local_concrete_fields if not (f is meta.auto_field and instance.pk is None)]
-    query = InsertQuery(type(instance))
-    query.insert_values(fields, [instance])
-    compiler = query.get_compiler(connection=connection)
-    if returning_pk:
-        compiler.returning_fields = [meta.pk]
-    [(sql, params)] = compiler.as_sql()
-    return sql, list(params)
-
-
-def _append_in_one_statement(
-    event: AuditEvent, new_rows: list[models.Model], *, sequence: int, digest: str
-) -> None:
-    """PostgreSQL: insert the new rows and the event and move the chain head in one round trip (data-modifying
-    CTEs), instead of one statement each. The head row is already locked by this transaction."""
-    ctes, params = [], []
-    for index, row in enumerate(new_rows):
-        sql, row_params = _insert_statement(row)
-        ctes.append(f"row_{index} AS ({sql})")
-        params += row_params
-    sql, event_params = _insert_statement(event, returning_pk=True)
-    ctes.append(f"event AS ({sql})")
-    params += event_params
-    # Only Django's compiled INSERTs and constants are joined here; every value is a bound parameter.
-    statement = f"WITH {', '.join(ctes)} {_HEAD_UPDATE_SQL} RETURNING (SELECT id FROM event)"  # noqa: S608 # nosec B608
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [*params, sequence, digest])
-        (event.pk,) = cursor.fetchone()
+        with transaction.atomic(savepoint=False):
+            _append_in_steps(event, new_rows, digest_prefix=prefix)
     for instance in (*new_rows, event):
         instance._state.adding = False
         instance._state.db = connection.alias
+    return event
 
 
-_HEAD_SQL = "SELECT last_sequence, last_hash FROM governance_auditchainhead WHERE id = 1"
-_HEAD_LOCKED_SQL = "SELECT last_sequence, last_hash FROM governance_auditchainhead WHERE id = 1 FOR UPDATE"
-
-
-def _chain_head_locked() -> tuple[int, str]:
-    """The chain head, row-locked until the caller's transaction ends: concurrent writers queue here, so the
-    chain never forks. Plain SQL because every state change passes through it (the ORM's compile doubled it)."""
+def _append_in_steps(event: AuditEvent, new_rows: list[models.Model], *, digest_prefix: str) -> None:
+    """Other databases (SQLite in development): lock the head, then one statement per row, in a transaction."""
     with connection.cursor() as cursor:
         cursor.execute(_HEAD_LOCKED_SQL if connection.features.has_select_for_update else _HEAD_SQL)
         row = cursor.fetchone()
     if row is None:  # the very first event: create the head (a racing creator fails on the primary key)
         head = AuditChainHead.objects.select_for_update().get_or_create(pk=1)[0]
-        return head.last_sequence, head.last_hash
-    return int(row[0]), str(row[1])
+        row = (head.last_sequence, head.last_hash)
+    event.sequence = int(row[0]) + 1
+    event.prev_hash = str(row[1])
+    event.hash = hashlib.sha256(f"{event.prev_hash}{digest_prefix}{event.sequence}}}".encode()).hexdigest()
+    for new_row in new_rows:
+        new_row.save(force_insert=True)
+    event.save(force_insert=True)
+    with connection.cursor() as cursor:
+        cursor.execute(_HEAD_UPDATE_SQL, [event.prev_hash, event.sequence, event.hash])
+
+
+_HEAD_SQL = "SELECT last_sequence, last_hash FROM governance_auditchainhead WHERE id = 1"
+_HEAD_LOCKED_SQL = _HEAD_SQL + " FOR UPDATE"
+_HEAD_UPDATE_SQL = (
+    "UPDATE governance_auditchainhead SET prev_hash = %s, last_sequence = %s, last_hash = %s WHERE id = 1"
+)
+
+# PostgreSQL: advance the head and finish the digest in one upsert. The first event ever creates the head. In SET,
+# h.* is the row before the update (after waiting for a concurrent writer's lock: its committed version), so
+# prev_hash takes the old hash and the new hash chains from it; RETURNING gives the new values. The digest is
+# sha256 over the UTF-8 of prev_hash + the event's canonical JSON, whose last key is the sequence (_digest_prefix).
+_HEAD_ADVANCE_SQL = """head AS (
+    INSERT INTO governance_auditchainhead AS h (id, last_sequence, prev_hash, last_hash)
+    VALUES (1, 1, CAST(%(genesis)s AS text), encode(sha256(convert_to(
+        CAST(%(genesis)s AS text) || CAST(%(prefix)s AS text) || '1}', 'UTF8')), 'hex'))
+    ON CONFLICT (id) DO UPDATE SET
+        last_sequence = h.last_sequence + 1,
+        prev_hash = h.last_hash,
+        last_hash = encode(sha256(convert_to(
+            h.last_hash || CAST(%(prefix)s AS text) || CAST(h.last_sequence + 1 AS text) || '}', 'UTF8')), 'hex')
+    RETURNING last_sequence, prev_hash, last_hash
+)"""
+# The event's chain columns, from the advanced head.
+_EVENT_CHAIN_COLUMNS = (
+    ("sequence", "(SELECT last_sequence FROM head)"),
+    ("prev_hash", "(SELECT prev_hash FROM head)"),
+    ("hash", "(SELECT last_hash FROM head)"),
+)
+
+
+@cache
+def _insert_template(
+    model: type[models.Model],
+    *,
+    key: str,
+    with_pk: bool,
+    computed: tuple[tuple[str, str], ...] = (),
+    returning: tuple[str, ...] = ("id",),
+) -> tuple[str, tuple[Field[Any, Any], ...]]:
+    """INSERT ... VALUES with a %(key_N)s placeholder per value field and SQL expressions for the computed
+    columns; built once per model and shape (the gate writes one per decision) instead of compiling the ORM's."""
+    meta = model._meta
+    skipped = {column for column, _ in computed}
+    fields = tuple(
+        field
+        for field in meta.local_concrete_fields
+        if field.column not in skipped and (with_pk or field is not meta.pk)
+    )
+    quote = connection.ops.quote_name
+    columns = [quote(str(field.column)) for field in fields] + [quote(column) for column, _ in computed]
+    values = [f"%({key}_{index})s" for index in range(len(fields))] + [sql for _, sql in computed]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) VALUES ({', '.join(values)})"  # noqa: S608 # nosec B608
+        f" RETURNING {', '.join(quote(column) for column in returning)}"
+    )
+    return sql, fields
+
+
+def _insert_params(
+    instance: models.Model, fields: tuple[Field[Any, Any], ...], *, key: str
+) -> dict[str, Any]:
+    """The bound values, prepared as Django's insert compiler prepares them: pre_save (auto values), then the
+    database adaptation (JSON, time zones, UUIDs)."""
+    return {
+        f"{key}_{index}": field.get_db_prep_save(field.pre_save(instance, True), connection=connection)
+        for index, field in enumerate(fields)
+    }
+
+
+def _append_in_one_statement(event: AuditEvent, new_rows: list[models.Model], *, digest_prefix: str) -> None:
+    """PostgreSQL: advance the head, insert the new rows and the event in one statement (data-modifying CTEs)."""
+    ctes = [_HEAD_ADVANCE_SQL]
+    params: dict[str, Any] = {"genesis": GENESIS_HASH, "prefix": digest_prefix}
+    for index, row in enumerate(new_rows):
+        key = f"row{index}"
+        sql, fields = _insert_template(type(row), key=key, with_pk=True)
+        ctes.append(f"{key} AS ({sql})")
+        params.update(_insert_params(row, fields, key=key))
+    sql, fields = _insert_template(
+        AuditEvent,
+        key="event",
+        with_pk=False,
+        computed=_EVENT_CHAIN_COLUMNS,
+        returning=("id", "sequence", "prev_hash", "hash"),
+    )
+    ctes.append(f"event AS ({sql})")
+    params.update(_insert_params(event, fields, key="event"))
+    # Only the templates above (model metadata and constants) are joined; every value is a bound parameter.
+    statement = f"WITH {', '.join(ctes)} SELECT * FROM event"  # noqa: S608 # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        event.pk, event.sequence, event.prev_hash, event.hash = cursor.fetchone()
 
 
 @dataclass(frozen=True)
@@ -184,7 +262,7 @@ class ChainVerification:
 
 def audit_chain_verify(*, batch_size: int = 2000) -> ChainVerification:
     """Walk the whole chain in order and report the first event whose link or digest does not hold."""
-    prev_hash = "0" * 64
+    prev_hash = GENESIS_HASH
     expected_sequence = 1
     checked = 0
     for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=batch_size):

@@ -90,29 +90,90 @@ def gate_public_key() -> dict[str, str]:
 # ------------------------------------------------------------------------------------------------ evaluate
 
 
-# The version row with its model, governance record and run: the columns the gate reads (input document, platform
-# denials, project check, the stored decision and its response), in plain SQL. The gate is on CI's critical path and
-# compiling the three-join ORM query cost more than running it; the instances are built with Model.from_db, so a
-# column not read here would cost a query (tests/gate/test_gate_input.py pins the count).
-_VERSION_SQL = """
-    SELECT mv.id, mv.version, mv.state, mv.mlflow_run_id, mv.user_id, mv.last_synced_at,
+# The version with its model, governance record and run, and every governance record the policy input needs, in
+# one round trip (the gate is on CI's critical path; compiling the ORM queries cost more than running them). Each
+# row is (kind, then the version columns, or the record's values in the positions of columns of the same type); the
+# first branch has a typed column in every position, so PostgreSQL types the NULLs of the others. Portable SQL
+# (PostgreSQL and SQLite); every value is a bound parameter. Instances are built with Model.from_db, so a column
+# not read here would cost a query (tests/gate/test_gate_input.py pins the count).
+_VERSION_AND_RECORDS_SQL = """
+    WITH v AS (
+        SELECT mv.id AS version_id, mv.registered_model_id AS model_id
+          FROM registry_sync_modelversion mv
+          JOIN registry_sync_registeredmodel rm ON rm.id = mv.registered_model_id
+         WHERE rm.name = %(model)s AND mv.version = %(version)s
+    )
+    SELECT 'version', mv.id, mv.version, mv.state, mv.mlflow_run_id, mv.user_id, mv.last_synced_at,
            rm.id, rm.name, rm.tags,
            g.id, g.team, g.risk_tier, g.override_tier, g.override_approved_by_id, g.committee_quorum,
            r.id, r.user_id, r.metrics
-      FROM registry_sync_modelversion mv
-      JOIN registry_sync_registeredmodel rm ON rm.id = mv.registered_model_id
+      FROM v
+      JOIN registry_sync_modelversion mv ON mv.id = v.version_id
+      JOIN registry_sync_registeredmodel rm ON rm.id = v.model_id
       LEFT JOIN governance_modelgovernance g ON g.registered_model_id = rm.id
       LEFT JOIN registry_sync_run r ON r.id = mv.run_id
-     WHERE rm.name = %s AND mv.version = %s
+    UNION ALL
+    SELECT 'bias_report', NULL, NULL, CAST(e.id AS TEXT), e.sha256, e.filename, e.uploaded_at,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      FROM v JOIN governance_evidencedocument e ON e.model_version_id = v.version_id
+     WHERE e.kind = %(bias_report)s
+    UNION ALL
+    SELECT 'raci', NULL, NULL, r.role, u.username, NULL, NULL,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      FROM v
+      JOIN governance_raciassignment r ON r.registered_model_id = v.model_id
+      JOIN auth_user u ON u.id = r.user_id
+    UNION ALL
+    SELECT 'raci', NULL, NULL, r.role, u.username, NULL, NULL,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      FROM v
+      JOIN governance_raciassignment r ON r.registered_model_id = v.model_id
+      JOIN auth_user_groups ug ON ug.group_id = r.group_id
+      JOIN auth_user u ON u.id = ug.user_id
+    UNION ALL
+    SELECT 'signoff', NULL, NULL, s.role, u.username, NULL, NULL,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      FROM v
+      JOIN governance_signoff s ON s.model_version_id = v.version_id
+      JOIN auth_user u ON u.id = s.user_id
+     WHERE s.target_stage = %(target)s AND s.valid = %(valid)s
+    UNION ALL
+    SELECT 'submitter', NULL, NULL, u.username, NULL, NULL, a.created_at,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      FROM v
+      JOIN governance_approvalrequest a ON a.model_version_id = v.version_id
+      JOIN auth_user u ON u.id = a.submitted_by_id
+     WHERE a.target_stage = %(target)s AND a.state <> %(withdrawn)s
 """
 
+# A record row: (kind, first, second, third, at), from the positions the branches above put them in.
+GateRecord = tuple[str, Any, Any, Any, Any]
 
-def _find_version(model_name: str, version: int) -> ModelVersion | None:
+
+def _find_version(model_name: str, version: int, target: str) -> tuple[ModelVersion, list[GateRecord]] | None:
+    """The version (with its model, governance record and run) and the governance records for the target."""
+    params: dict[str, str | int | bool] = {
+        "model": model_name,
+        "version": version,
+        "bias_report": EvidenceKind.BIAS_REPORT.value,
+        "target": target,
+        "valid": True,
+        "withdrawn": ApprovalState.WITHDRAWN.value,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(_VERSION_SQL, [model_name, version])
-        row = cursor.fetchone()
-    if row is None:
-        return None
+        cursor.execute(_VERSION_AND_RECORDS_SQL, params)
+        rows = cursor.fetchall()
+    found: ModelVersion | None = None
+    records: list[GateRecord] = []
+    for row in rows:
+        if row[0] == "version":
+            found = _version_from_row(row[1:])
+        else:
+            records.append((row[0], row[3], row[4], row[5], row[6]))
+    return None if found is None else (found, records)
+
+
+def _version_from_row(row: tuple[Any, ...]) -> ModelVersion:
     (version_id, number, state, run_uid, user_id, synced_at, model_id, name, tags) = row[:9]
     (governance_id, team, tier, override_tier, override_approver, quorum, run_pk, run_user, metrics) = row[9:]
     model = instance_from_row(RegisteredModel, id=model_id, name=name, tags=json_value(tags))
@@ -151,12 +212,15 @@ def _find_version(model_name: str, version: int) -> ModelVersion | None:
     return found
 
 
-def _fresh_version(*, model_name: str, version: int) -> tuple[ModelVersion, bool]:
-    """The mirrored version, re-synced from MLflow unless fresh; returns (version, mirror_is_current)."""
-    current = _find_version(model_name, version)
+def _fresh_version(
+    *, model_name: str, version: int, target: str
+) -> tuple[ModelVersion, list[GateRecord], bool]:
+    """The mirrored version and its records, re-synced from MLflow unless fresh; the last value says whether the
+    mirror is current."""
+    current = _find_version(model_name, version, target)
     max_age = timedelta(seconds=settings.GATE_MIRROR_MAX_AGE_SECONDS)
-    if current is not None and timezone.now() - current.last_synced_at <= max_age:
-        return current, True
+    if current is not None and timezone.now() - current[0].last_synced_at <= max_age:
+        return *current, True
     try:
         sync_targeted(model_name=model_name, version=version)
     except RegistryUnavailable:
@@ -166,47 +230,19 @@ def _fresh_version(*, model_name: str, version: int) -> tuple[ModelVersion, bool
                 f"{model_name} v{version} is not in the inventory and MLflow is unreachable to look it up.",
                 status=404,
             ) from None
-        return current, False
-    refreshed = _find_version(model_name, version)
+        return *current, False
+    refreshed = _find_version(model_name, version, target)
     if refreshed is None:
         raise GateError("VERSION_NOT_FOUND", f"{model_name} v{version} does not exist in MLflow.", status=404)
-    return refreshed, True
+    return *refreshed, True
 
 
-# Every governance record the policy input needs, in one round trip (portable SQL: PostgreSQL and SQLite). The
-# first branch has a typed column in every position, so PostgreSQL types the NULLs of the others. Every value is a
-# bound parameter; the table names are the models' (the gate tests fail loudly if one is renamed).
-_INPUT_ROWS_SQL = """
-    SELECT 'bias_report', CAST(e.id AS TEXT), e.sha256, e.filename, e.uploaded_at
-      FROM governance_evidencedocument e
-     WHERE e.model_version_id = %s AND e.kind = %s
-    UNION ALL
-    SELECT 'raci', r.role, u.username, NULL, NULL
-      FROM governance_raciassignment r JOIN auth_user u ON u.id = r.user_id
-     WHERE r.registered_model_id = %s
-    UNION ALL
-    SELECT 'raci', r.role, u.username, NULL, NULL
-      FROM governance_raciassignment r
-      JOIN auth_user_groups ug ON ug.group_id = r.group_id
-      JOIN auth_user u ON u.id = ug.user_id
-     WHERE r.registered_model_id = %s
-    UNION ALL
-    SELECT 'signoff', s.role, u.username, NULL, NULL
-      FROM governance_signoff s JOIN auth_user u ON u.id = s.user_id
-     WHERE s.model_version_id = %s AND s.target_stage = %s AND s.valid = %s
-    UNION ALL
-    SELECT 'submitter', u.username, NULL, NULL, a.created_at
-      FROM governance_approvalrequest a JOIN auth_user u ON u.id = a.submitted_by_id
-     WHERE a.model_version_id = %s AND a.target_stage = %s AND a.state <> %s
-"""
-
-
-def gate_input_build(*, model_version: ModelVersion, target: str, requested_at: str) -> dict[str, Any]:
-    """The policy input document, entirely from the inventory and governance records.
-
-    The gate is on CI's critical path, so the RACI (group entries expanded to their members), the valid
-    sign-offs, the latest submitted approval request and the latest bias report come from one UNION query
-    instead of four ORM round trips."""
+def gate_input_build(
+    *, model_version: ModelVersion, records: list[GateRecord], target: str, requested_at: str
+) -> dict[str, Any]:
+    """The policy input document, entirely from the inventory and governance records (_find_version reads the
+    RACI with group entries expanded to their members, the valid sign-offs for the target, the submitted approval
+    requests and the bias reports)."""
     model = model_version.registered_model
     try:
         governance: ModelGovernance | None = model.governance  # joined by _find_version
@@ -222,17 +258,7 @@ def gate_input_build(*, model_version: ModelVersion, target: str, requested_at: 
     signoffs: list[dict[str, Any]] = []
     submitter: tuple[Any, str] | None = None
     bias_report: tuple[Any, dict[str, str]] | None = None
-    params: list[Any] = [
-        model_version.pk, EvidenceKind.BIAS_REPORT.value,
-        model.pk,
-        model.pk,
-        model_version.pk, target, True,
-        model_version.pk, target, ApprovalState.WITHDRAWN.value,
-    ]  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(_INPUT_ROWS_SQL, params)
-        rows = cursor.fetchall()
-    for kind, first, second, third, at in rows:
+    for kind, first, second, third, at in records:
         if kind == "raci":
             raci[first].add(second)
         elif kind == "signoff":
@@ -283,11 +309,13 @@ def gate_evaluate(
 ) -> GateDecision:
     """Evaluate the deployment gate for one version and target; the decision is stored, signed and audited."""
     started = time.perf_counter()
-    model_version, mirror_current = _fresh_version(model_name=model_name, version=version)
+    model_version, records, mirror_current = _fresh_version(
+        model_name=model_name, version=version, target=target
+    )
     api_key_project_require(key=api_key, registered_model=model_version.registered_model)
     evaluated_at = timezone.now()
     document = gate_input_build(
-        model_version=model_version, target=target, requested_at=evaluated_at.isoformat()
+        model_version=model_version, records=records, target=target, requested_at=evaluated_at.isoformat()
     )
     outcome = gate_decision(document)
     reasons: list[dict[str, str]] = [{"code": r["code"], "message": r["message"]} for r in outcome.deny]
@@ -341,24 +369,23 @@ def gate_evaluate(
         signature=signing.sign(signing_key(), signed),
         key_id=key_id,
     )
-    with transaction.atomic():
-        # The decision row goes in with its audit event (one statement on PostgreSQL).
-        audit_event_record(
-            action="gate.decision",
-            actor=caller,
-            target=decision,
-            insert_target=True,
-            data={
-                "model": signed["model"],
-                "version": signed["version"],
-                "target": target,
-                "allow": allow,
-                "codes": sorted({r["code"] for r in reasons}),
-                "input_digest": input_digest,
-                "bundle_digest": signed["bundle_digest"],
-                "via": caller_name,
-            },
-        )
+    # The decision row goes in with its audit event, atomically (one statement on PostgreSQL).
+    audit_event_record(
+        action="gate.decision",
+        actor=caller,
+        target=decision,
+        insert_target=True,
+        data={
+            "model": signed["model"],
+            "version": signed["version"],
+            "target": target,
+            "allow": allow,
+            "codes": sorted({r["code"] for r in reasons}),
+            "input_digest": input_digest,
+            "bundle_digest": signed["bundle_digest"],
+            "via": caller_name,
+        },
+    )
     codes = sorted({r["code"] for r in reasons})
     record_gate_decision(
         allow=allow,

@@ -9,8 +9,14 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from governance.models import AuditEvent
-from governance.services.audit import audit_chain_verify, audit_event_record
+from governance.models import AuditChainHead, AuditEvent
+from governance.services.audit import (
+    GENESIS_HASH,
+    audit_chain_verify,
+    audit_event_digest,
+    audit_event_record,
+)
+from tests.factories import DenyingGateDecisionFactory
 
 
 def record_events(count: int) -> list[AuditEvent]:
@@ -86,7 +92,10 @@ def test_twenty_concurrent_writers_leave_one_unbroken_chain() -> None:
         try:
             start.wait()
             for n in range(5):
-                with transaction.atomic():
+                if index % 2:  # inside a caller's transaction, as most services write
+                    with transaction.atomic():
+                        audit_event_record(action="test.concurrent", actor=f"writer-{index}", data={"n": n})
+                else:  # on its own, as the gate writes (one statement: its own transaction)
                     audit_event_record(action="test.concurrent", actor=f"writer-{index}", data={"n": n})
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
@@ -141,3 +150,58 @@ def test_events_written_during_a_request_carry_its_id_inside_the_hash() -> None:
         )
         cursor.execute("ALTER TABLE governance_auditevent ENABLE TRIGGER governance_auditevent_append_only")
     assert audit_chain_verify().first_broken_sequence == in_request.sequence
+
+
+@pytest.mark.django_db
+def test_the_database_finishes_each_digest_as_the_verifier_computes_it() -> None:
+    """PostgreSQL computes the hash from the head (sha256 of prev_hash + the event's canonical JSON, in UTF-8);
+    it must be the same bytes audit_event_digest hashes, for any text, from the very first event on."""
+    assert not AuditChainHead.objects.exists()  # the first append creates the head
+    texts = ["plain", "Zoë's café", "模型 審查", 'emoji 🚀 and "quotes" \\ slash', "tab\tnewline\n"]
+    events = [
+        audit_event_record(
+            action="test.unicode",
+            actor=f"actor-{text}",
+            object_type="registry_sync.registeredmodel",
+            object_id=text,
+            data={"text": text, "nested": {"list": [text, 1, 2.5, None, True]}},
+        )
+        for text in texts
+    ]
+    previous = GENESIS_HASH
+    for sequence, event in enumerate(events, start=1):
+        stored = AuditEvent.objects.get(pk=event.pk)
+        assert (event.sequence, event.prev_hash, event.hash) == (sequence, previous, stored.hash)
+        assert stored.prev_hash == previous and stored.sequence == sequence
+        assert stored.hash == audit_event_digest(
+            prev_hash=previous,
+            sequence=sequence,
+            occurred_at=stored.occurred_at,
+            actor=stored.actor,
+            action=stored.action,
+            object_type=stored.object_type,
+            object_id=stored.object_id,
+            data=stored.data,
+            request_id=stored.request_id,
+        )
+        previous = stored.hash
+    head = AuditChainHead.objects.get()
+    assert (head.last_sequence, head.last_hash, head.prev_hash) == (5, events[-1].hash, events[-2].hash)
+    assert audit_chain_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_append_that_fails_changes_nothing_even_outside_a_transaction() -> None:
+    """In autocommit the row, its event and the head move are one statement: a failure leaves none of them."""
+    decision = DenyingGateDecisionFactory.create()
+    record_events(2)
+    duplicate = DenyingGateDecisionFactory.build(id=decision.pk, model_version=decision.model_version)
+    with pytest.raises(DatabaseError, match="duplicate key"):
+        audit_event_record(action="gate.decision", actor="ci", target=duplicate, insert_target=True)
+    assert AuditEvent.objects.count() == 2
+    assert AuditChainHead.objects.get().last_sequence == 2
+    fresh = DenyingGateDecisionFactory.build(model_version=decision.model_version)
+    event = audit_event_record(action="gate.decision", actor="ci", target=fresh, insert_target=True)
+    assert event.sequence == 3 and event.object_id == str(fresh.pk)
+    assert AuditEvent.objects.get(sequence=3).object_id == str(fresh.pk)
+    assert audit_chain_verify().ok

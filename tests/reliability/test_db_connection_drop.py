@@ -25,8 +25,9 @@ def terminate_own_backend_before_audit_insert() -> Callable[..., Any]:
     fired = {"done": False}
 
     def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        is_versions_event = 'INSERT INTO "governance_auditevent"' in sql and "registry.versions_mirrored" in (
-            params or ()
+        values = params.values() if isinstance(params, dict) else params or ()
+        is_versions_event = (
+            'INSERT INTO "governance_auditevent"' in sql and "registry.versions_mirrored" in values
         )
         if not fired["done"] and is_versions_event:
             fired["done"] = True
