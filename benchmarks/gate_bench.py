@@ -11,7 +11,9 @@ loopback port (2 x cores + 1 sync workers by default, persistent DB connections,
 Redis, as in production), and drives each endpoint with the same closed-loop load (8 keep-alive connections,
 fixed duration) from wrk (`make bench` installs it) or, without wrk, a Python thread loop (which costs the
 2-core machine far more client CPU). Server-side latency comes from the `Server-Timing: app;dur=` header every
-response carries. Prints gate_rps / noop_rps (goal >= 0.5) and the gate's server-side p99 (goal <= 20 ms).
+response carries. Prints gate_rps / noop_rps (goal >= 0.5) and the gate's server-side p99 (goal <= 20 ms), and
+the CPU each request cost (read from /proc): in the gunicorn workers, in the PostgreSQL backends serving the
+benchmark database, and on the whole machine (wrk, Redis, WAL writes and the kernel included).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -56,6 +59,80 @@ class LoadResult:
     client_p99_ms: float
     server_p50_ms: float
     server_p99_ms: float
+    cpu_app_ms: float = float("nan")  # per request, gunicorn workers
+    cpu_db_ms: float = float("nan")  # per request, PostgreSQL backends of the benchmark database
+    cpu_machine_ms: float = float("nan")  # per request, every process and the kernel (/proc/stat)
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used; 0 when it is gone or /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def _machine_busy() -> float:
+    """CPU seconds all cores spent busy (not idle or waiting for I/O) since boot."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except OSError:
+        return float("nan")
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return (sum(values[:8]) - idle) / _TICKS
+
+
+class CpuMeter:
+    """CPU used by the gunicorn workers, the database's backends and the machine between start() and stop()."""
+
+    def __init__(self, server_pid: int, database_url: str) -> None:
+        import psycopg
+
+        self.server_pid = server_pid
+        self.database = database_url.rsplit("/", 1)[1]
+        self.admin = psycopg.connect(database_url, autocommit=True)
+
+    def _snapshot(self) -> dict[str, Any]:
+        rows = self.admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [self.database]
+        ).fetchall()
+        app = {pid: _process_cpu(pid) for pid in [self.server_pid, *_children(self.server_pid)]}
+        return {"app": app, "db": {pid: _process_cpu(pid) for (pid,) in rows}, "machine": _machine_busy()}
+
+    def start(self) -> None:
+        self.started = self._snapshot()
+
+    def stop(self, result: LoadResult) -> LoadResult:
+        ended = self._snapshot()
+        per_request = 1000 / max(result.requests, 1)
+
+        def used(kind: str) -> float:
+            before = self.started[kind]
+            return sum(cpu - before.get(pid, 0.0) for pid, cpu in ended[kind].items())
+
+        result.cpu_app_ms = round(used("app") * per_request, 3)
+        result.cpu_db_ms = round(used("db") * per_request, 3)
+        result.cpu_machine_ms = round((ended["machine"] - self.started["machine"]) * per_request, 3)
+        return result
+
+    def close(self) -> None:
+        self.admin.close()
 
 
 def free_port() -> int:
@@ -314,14 +391,22 @@ def main() -> int:
             seconds=2,
         )
         load(port=port, method="GET", path="/api/v1/whoami", body=None, key=key, concurrency=4, seconds=1)
-        noop = load(
-            port=port, method="GET", path="/api/v1/whoami", body=None, key=key,
-            concurrency=args.concurrency, seconds=args.seconds,
+        meter = CpuMeter(server.pid, args.database_url)
+        meter.start()
+        noop = meter.stop(
+            load(
+                port=port, method="GET", path="/api/v1/whoami", body=None, key=key,
+                concurrency=args.concurrency, seconds=args.seconds,
+            )
         )  # fmt: skip
-        gate = load(
-            port=port, method="POST", path="/api/v1/gates/evaluate", body=payload, key=key,
-            concurrency=args.concurrency, seconds=args.seconds,
+        meter.start()
+        gate = meter.stop(
+            load(
+                port=port, method="POST", path="/api/v1/gates/evaluate", body=payload, key=key,
+                concurrency=args.concurrency, seconds=args.seconds,
+            )
         )  # fmt: skip
+        meter.close()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
@@ -332,12 +417,17 @@ def main() -> int:
     )
     print(
         f"{'endpoint':<32}{'req':>8}{'err':>6}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'srv p50':>9}{'srv p99':>9}"
+        f"{'cpu app':>9}{'cpu db':>8}{'cpu all':>9}"
     )
     for result in (noop, gate):
         print(
             f"{result.endpoint:<32}{result.requests:>8}{result.errors:>6}{result.rps:>9.1f}{result.client_p50_ms:>9.2f}"
             f"{result.client_p99_ms:>9.2f}{result.server_p50_ms:>9.2f}{result.server_p99_ms:>9.2f}"
+            f"{result.cpu_app_ms:>9.2f}{result.cpu_db_ms:>8.2f}{result.cpu_machine_ms:>9.2f}"
         )
+    print(
+        "cpu: milliseconds of CPU per request in the gunicorn workers, the database backends, the whole machine"
+    )
     ratio_ok = ratio >= GOAL_RATIO
     p99_ok = gate.server_p99_ms <= GOAL_P99_MS
     print(f"gate_rps / noop_rps = {ratio:.2f}  (goal >= {GOAL_RATIO}: {'PASS' if ratio_ok else 'FAIL'})")

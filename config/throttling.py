@@ -3,7 +3,8 @@
 DRF's SimpleRateThrottle keeps, per client, a pickled list of every request time in the window and reads and
 rewrites it on each request: two cache round trips and work that grows with the limit. On the gate, CI's critical
 path, that was about a millisecond a call. A counter per (scope, client) whose window opens at the client's first
-request costs one Redis round trip (SET NX EX, INCR, PTTL pipelined) and stays O(1). The trade-off is the usual
+request costs one Redis command (a server-side script: INCR, and the expiry set by the request that opens the
+window) and stays O(1). The trade-off is the usual
 one of fixed windows: a client can get up to twice the limit through around the moment one window ends and the
 next opens; for limits meant to stop a runaway pipeline that is acceptable.
 
@@ -24,6 +25,7 @@ import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from redis.commands.core import Script
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
@@ -39,10 +41,26 @@ def rate_parse(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS[period.strip()[0].lower()]
 
 
+# Atomic on the server: count, open the window on the first request (or repair a counter without expiry), and
+# answer (count, milliseconds left in the window). One command instead of a MULTI/EXEC pipeline of three: the
+# client's work per request is about a third less.
+_COUNTER_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+local remaining = redis.call('PTTL', KEYS[1])
+if remaining < 0 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[1])
+    remaining = tonumber(ARGV[1])
+end
+return {count, remaining}
+"""
+
+
 @memoize
-def _redis_client(location: str) -> redis.Redis:
-    # One client (and connection pool) per process; redis-py resets the pool in a forked child.
-    return redis.Redis.from_url(location, socket_timeout=1.0, socket_connect_timeout=1.0)
+def _redis_counter(location: str) -> Script:
+    # One client (and connection pool) per process; redis-py resets the pool in a forked child. The script runs by
+    # its SHA (EVALSHA), loaded again by redis-py if the server restarted and forgot it.
+    client = redis.Redis.from_url(location, socket_timeout=1.0, socket_connect_timeout=1.0)
+    return client.register_script(_COUNTER_SCRIPT)
 
 
 def counter_incr(key: str, *, window: int) -> tuple[int, float]:
@@ -53,16 +71,9 @@ def counter_incr(key: str, *, window: int) -> tuple[int, float]:
     if isinstance(backend, RedisCache):
         key = backend.make_key(key)  # the cache's KEY_PREFIX and VERSION apply
         location = settings.CACHES["default"]["LOCATION"]
-        client = _redis_client(location if isinstance(location, str) else location[0])
-        pipe = client.pipeline()  # MULTI/EXEC: atomic, and still one round trip
-        pipe.set(key, 0, ex=window, nx=True)  # opens the window: a new counter expiring with it
-        pipe.incr(key)  # INCR keeps the expiry
-        pipe.pttl(key)
-        _, count, remaining_ms = pipe.execute()
-        if remaining_ms < 0:  # a counter without expiry (written by something else) would block forever
-            client.expire(key, window)
-            remaining_ms = window * 1000
-        return int(count), remaining_ms / 1000
+        counter = _redis_counter(location if isinstance(location, str) else location[0])
+        count, remaining_ms = counter(keys=[key], args=[window * 1000])
+        return int(count), int(remaining_ms) / 1000
     opened_key = f"{key}:opened"
     backend.add(opened_key, time.time(), window)
     if backend.add(key, 1, window):

@@ -80,3 +80,18 @@ def test_redis_outage_lets_calls_through_and_warns(settings, caplog):
 )
 def test_rate_parse(rate, parsed):
     assert rate_parse(rate) == parsed
+
+
+@pytest.mark.django_db
+def test_a_counter_that_lost_its_expiry_gets_one_again(settings):
+    """A counter without expiry would throttle its caller forever; the next call gives it a window again."""
+    prefix = _use_cache(settings, REDIS_URL)
+    client = _ci_client("ci-d")
+    assert client.post("/api/v1/gates/evaluate", BODY, format="json").status_code == 404
+    redis_client = redis.Redis.from_url(REDIS_URL)
+    [key] = list(redis_client.scan_iter(f"{prefix}:*"))
+    redis_client.persist(key)
+    assert redis_client.ttl(key) == -1
+    assert client.post("/api/v1/gates/evaluate", BODY, format="json").status_code == 404
+    assert 0 < redis_client.ttl(key) <= 60 and int(redis_client.get(key) or 0) == 2
+    redis_client.delete(key)
