@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -27,55 +26,28 @@ def _canonical_json(value: Any) -> str:
 GENESIS_HASH = "0" * 64
 
 
-def _digest_prefix(
-    *,
-    occurred_at: datetime,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    data: dict[str, Any],
-    request_id: str = "",
-) -> str:
+def _digest_prefix(event: AuditEvent) -> str:
     """The canonical JSON of an event up to its sequence number: "sequence" is the last key in sorted order, so the
     hashed body is this prefix + str(sequence) + "}" (which lets PostgreSQL finish the digest when it assigns the
     sequence)."""
     fields: dict[str, Any] = {
-        "occurred_at": occurred_at.isoformat(),
-        "actor": actor,
-        "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "data": data,
+        "occurred_at": event.occurred_at.isoformat(),
+        "actor": event.actor,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "data": event.data,
     }
-    if request_id:  # outside a request (commands, tasks) there is none, and the hashed form stays as before
-        fields["request_id"] = request_id
+    if (
+        event.request_id
+    ):  # outside a request (commands, tasks) there is none, and the hashed form stays as before
+        fields["request_id"] = event.request_id
     return _canonical_json(fields)[:-1] + ',"sequence":'
 
 
-def audit_event_digest(
-    *,
-    prev_hash: str,
-    sequence: int,
-    occurred_at: datetime,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    data: dict[str, Any],
-    request_id: str = "",
-) -> str:
+def audit_event_digest(event: AuditEvent, *, prev_hash: str, sequence: int) -> str:
     """sha256(prev_hash + canonical JSON of the event's fields, sequence included)."""
-    prefix = _digest_prefix(
-        occurred_at=occurred_at,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        data=data,
-        request_id=request_id,
-    )
-    return hashlib.sha256(f"{prev_hash}{prefix}{sequence}}}".encode()).hexdigest()
+    return hashlib.sha256(f"{prev_hash}{_digest_prefix(event)}{sequence}}}".encode()).hexdigest()
 
 
 def audit_event_record(
@@ -117,28 +89,19 @@ def audit_event_record(
         data=payload,
         request_id=request_id,
     )
-    prefix = _digest_prefix(
-        occurred_at=event.occurred_at,
-        actor=actor_name,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        data=payload,
-        request_id=request_id,
-    )
     new_rows = [target] if insert_target and target is not None else []
     if connection.vendor == "postgresql":
-        _append_in_one_statement(event, new_rows, digest_prefix=prefix)
+        _append_in_one_statement(event, new_rows)
     else:
         with transaction.atomic(savepoint=False):
-            _append_in_steps(event, new_rows, digest_prefix=prefix)
+            _append_in_steps(event, new_rows)
     for instance in (*new_rows, event):
         instance._state.adding = False
         instance._state.db = connection.alias
     return event
 
 
-def _append_in_steps(event: AuditEvent, new_rows: list[models.Model], *, digest_prefix: str) -> None:
+def _append_in_steps(event: AuditEvent, new_rows: list[models.Model]) -> None:
     """Other databases (SQLite in development): lock the head, then one statement per row, in a transaction."""
     with connection.cursor() as cursor:
         cursor.execute(_HEAD_LOCKED_SQL if connection.features.has_select_for_update else _HEAD_SQL)
@@ -148,7 +111,7 @@ def _append_in_steps(event: AuditEvent, new_rows: list[models.Model], *, digest_
         row = (head.last_sequence, head.last_hash)
     event.sequence = int(row[0]) + 1
     event.prev_hash = str(row[1])
-    event.hash = hashlib.sha256(f"{event.prev_hash}{digest_prefix}{event.sequence}}}".encode()).hexdigest()
+    event.hash = audit_event_digest(event, prev_hash=event.prev_hash, sequence=event.sequence)
     for new_row in new_rows:
         new_row.save(force_insert=True)
     event.save(force_insert=True)
@@ -224,10 +187,10 @@ def _insert_params(
     }
 
 
-def _append_in_one_statement(event: AuditEvent, new_rows: list[models.Model], *, digest_prefix: str) -> None:
+def _append_in_one_statement(event: AuditEvent, new_rows: list[models.Model]) -> None:
     """PostgreSQL: advance the head, insert the new rows and the event in one statement (data-modifying CTEs)."""
     ctes = [_HEAD_ADVANCE_SQL]
-    params: dict[str, Any] = {"genesis": GENESIS_HASH, "prefix": digest_prefix}
+    params: dict[str, Any] = {"genesis": GENESIS_HASH, "prefix": _digest_prefix(event)}
     for index, row in enumerate(new_rows):
         key = f"row{index}"
         sql, fields = _insert_template(type(row), key=key, with_pk=True)
@@ -270,17 +233,7 @@ def audit_chain_verify(*, batch_size: int = 2000) -> ChainVerification:
             return ChainVerification(checked, event.sequence, f"gap: expected #{expected_sequence}")
         if event.prev_hash != prev_hash:
             return ChainVerification(checked, event.sequence, "prev_hash does not match the previous event")
-        recomputed = audit_event_digest(
-            prev_hash=prev_hash,
-            sequence=event.sequence,
-            occurred_at=event.occurred_at,
-            actor=event.actor,
-            action=event.action,
-            object_type=event.object_type,
-            object_id=event.object_id,
-            data=event.data,
-            request_id=event.request_id,
-        )
+        recomputed = audit_event_digest(event, prev_hash=prev_hash, sequence=event.sequence)
         if recomputed != event.hash:
             return ChainVerification(checked, event.sequence, "content does not match its hash")
         prev_hash = event.hash
