@@ -195,3 +195,26 @@ def test_an_append_that_fails_changes_nothing_even_outside_a_transaction() -> No
     assert event.sequence == 3 and event.object_id == str(fresh.pk)
     assert AuditEvent.objects.get(sequence=3).object_id == str(fresh.pk)
     assert audit_chain_verify().ok
+
+
+@pytest.mark.django_db
+def test_the_step_by_step_append_of_other_databases_continues_the_same_chain() -> None:
+    """SQLite (the demo) appends with a locked head, a Python digest and one statement per row; interleaved with
+    the one-statement append, the chain stays one chain."""
+    from django.utils import timezone
+
+    from governance.services.audit import _append_in_steps
+
+    record_events(2)
+    for n in range(2):
+        event = AuditEvent(
+            occurred_at=timezone.now(), actor="sqlite-path", action="test.steps", data={"n": n}
+        )
+        with transaction.atomic():
+            _append_in_steps(event, [])
+        record_events(1)
+    sequences = list(AuditEvent.objects.values_list("actor", "sequence"))
+    assert [s for _, s in sequences] == [1, 2, 3, 4, 5, 6]
+    assert [a for a, _ in sequences].count("sqlite-path") == 2
+    assert AuditChainHead.objects.get().last_sequence == 6
+    assert audit_chain_verify().ok
