@@ -38,9 +38,8 @@ def _digest_prefix(event: AuditEvent) -> str:
         "object_id": event.object_id,
         "data": event.data,
     }
-    if (
-        event.request_id
-    ):  # outside a request (commands, tasks) there is none, and the hashed form stays as before
+    # Outside a request (commands, tasks) there is none, and the hashed form stays as before request ids existed.
+    if event.request_id:
         fields["request_id"] = event.request_id
     return _canonical_json(fields)[:-1] + ',"sequence":'
 
@@ -155,10 +154,11 @@ def _insert_template(
     key: str,
     with_pk: bool,
     computed: tuple[tuple[str, str], ...] = (),
-    returning: tuple[str, ...] = ("id",),
+    returning: tuple[str, ...] = (),
 ) -> tuple[str, tuple[Field[Any, Any], ...]]:
     """INSERT ... VALUES with a %(key_N)s placeholder per value field and SQL expressions for the computed
-    columns; built once per model and shape (the gate writes one per decision) instead of compiling the ORM's."""
+    columns, RETURNING the given columns (default: the primary key); built once per model and shape (the gate
+    writes one per decision) instead of compiling the ORM's."""
     meta = model._meta
     skipped = {column for column, _ in computed}
     fields = tuple(
@@ -171,7 +171,7 @@ def _insert_template(
     values = [f"%({key}_{index})s" for index in range(len(fields))] + [sql for _, sql in computed]
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) VALUES ({', '.join(values)})"  # noqa: S608 # nosec B608
-        f" RETURNING {', '.join(quote(column) for column in returning)}"
+        f" RETURNING {', '.join(quote(column) for column in returning or (str(meta.pk.column),))}"
     )
     return sql, fields
 
