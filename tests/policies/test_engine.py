@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import pytest
+import regorus
 
 from policies import engine
 from policies.engine import (
@@ -112,7 +113,7 @@ def test_malformed_entrypoint_is_an_error(entrypoint: str) -> None:
     ],
 )
 def test_malformed_decision_denies(monkeypatch: pytest.MonkeyPatch, value: Any) -> None:
-    def fake_evaluate(entrypoint: str, input: Any) -> PolicyResult:
+    def fake_evaluate(entrypoint: str, input: Any, *, input_json: str | None = None) -> PolicyResult:
         return PolicyResult(value=value, defined=True, engine="embedded", bundle_digest="d", latency_ms=0.1)
 
     monkeypatch.setattr(engine, "evaluate", fake_evaluate)
@@ -137,7 +138,7 @@ def test_backend_exception_denies(monkeypatch: pytest.MonkeyPatch, exception: Ba
 
 
 def test_exception_escaping_evaluate_still_denies(monkeypatch: pytest.MonkeyPatch) -> None:
-    def explode(entrypoint: str, input: Any) -> None:
+    def explode(entrypoint: str, input: Any, *, input_json: str | None = None) -> None:
         raise FakePanic("outside evaluate")
 
     monkeypatch.setattr(engine, "evaluate", explode)
@@ -241,6 +242,50 @@ def test_conflicting_data_files_are_rejected() -> None:
     )
     with pytest.raises(BundleError, match="regulations"):
         data_document(files)
+
+
+_FAST_PATH_POLICY = """package t
+
+import rego.v1
+
+literal := "<undefined>"
+
+never if false
+
+f(x) := x
+
+obj := {"k": [1, 2], "set": {"b", "a"}}
+
+members contains {"role": role} if some role in input.roles
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("t.literal", (True, "<undefined>")),  # the string eval_rule also uses for "undefined"
+        ("t.never", (False, None)),
+        ("t.f", (False, None)),  # a function is no document
+        ("t.obj.k", (True, [1, 2])),  # inside a rule's value: no rule path
+        ("t.members", (True, [{"role": "a"}, {"role": "b"}])),
+        ("t.obj", (True, {"k": [1, 2], "set": ["a", "b"]})),
+        ("t.nothing", (False, None)),
+    ],
+)
+def test_rule_fast_path_answers_as_the_query(
+    monkeypatch: pytest.MonkeyPatch, path: str, expected: tuple[bool, Any]
+) -> None:
+    """The embedded backend reads a rule's value with eval_rule and goes back to the query where eval_rule cannot
+    tell; either way the answer is the query's (OPA's)."""
+    policy = regorus.Engine()
+    policy.add_policy("t.rego", _FAST_PATH_POLICY)
+    monkeypatch.setattr(engine, "_thread_engine", lambda: (policy, "digest"))
+    answer = engine._evaluate_embedded(path, json.dumps({"roles": ["b", "a"]}))
+    assert (answer.defined, answer.value) == expected
+    rows = json.loads(policy.eval_query_as_json(f"data.{path}")).get("result") or []
+    assert (bool(rows), rows[0]["expressions"][0]["value"] if rows else None) == expected
+    package = engine._evaluate_embedded("t", "{}")
+    assert package.defined and package.value["literal"] == "<undefined>"
 
 
 def test_invalid_rego_is_a_bundle_error() -> None:
