@@ -9,7 +9,8 @@ from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 from django.utils import timezone
 
@@ -89,14 +90,17 @@ def audit_event_record(
         request_id=request_id,
     )
     new_rows = [target] if insert_target and target is not None else []
-    if connection.vendor == "postgresql":
-        _append_in_one_statement(event, new_rows)
+    # The connection itself, not the django.db.connection proxy, whose every attribute read is a context-local
+    # lookup (the statement below reads it once per bound value).
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "postgresql":
+        _append_in_one_statement(event, new_rows, db)
     else:
         with transaction.atomic(savepoint=False):
             _append_in_steps(event, new_rows)
     for instance in (*new_rows, event):
         instance._state.adding = False
-        instance._state.db = connection.alias
+        instance._state.db = db.alias
     return event
 
 
@@ -177,17 +181,19 @@ def _insert_template(
 
 
 def _insert_params(
-    instance: models.Model, fields: tuple[Field[Any, Any], ...], *, key: str
+    instance: models.Model, fields: tuple[Field[Any, Any], ...], *, key: str, db: BaseDatabaseWrapper
 ) -> dict[str, Any]:
     """The bound values, prepared as Django's insert compiler prepares them: pre_save (auto values), then the
     database adaptation (JSON, time zones, UUIDs)."""
     return {
-        f"{key}_{index}": field.get_db_prep_save(field.pre_save(instance, True), connection=connection)
+        f"{key}_{index}": field.get_db_prep_save(field.pre_save(instance, True), connection=db)
         for index, field in enumerate(fields)
     }
 
 
-def _append_in_one_statement(event: AuditEvent, new_rows: list[models.Model]) -> None:
+def _append_in_one_statement(
+    event: AuditEvent, new_rows: list[models.Model], db: BaseDatabaseWrapper
+) -> None:
     """PostgreSQL: advance the head, insert the new rows and the event in one statement (data-modifying CTEs)."""
     ctes = [_HEAD_ADVANCE_SQL]
     params: dict[str, Any] = {"genesis": GENESIS_HASH, "prefix": _digest_prefix(event)}
@@ -195,7 +201,7 @@ def _append_in_one_statement(event: AuditEvent, new_rows: list[models.Model]) ->
         key = f"row{index}"
         sql, fields = _insert_template(type(row), key=key, with_pk=True)
         ctes.append(f"{key} AS ({sql})")
-        params.update(_insert_params(row, fields, key=key))
+        params.update(_insert_params(row, fields, key=key, db=db))
     sql, fields = _insert_template(
         AuditEvent,
         key="event",
@@ -204,10 +210,10 @@ def _append_in_one_statement(event: AuditEvent, new_rows: list[models.Model]) ->
         returning=("id", "sequence", "prev_hash", "hash"),
     )
     ctes.append(f"event AS ({sql})")
-    params.update(_insert_params(event, fields, key="event"))
+    params.update(_insert_params(event, fields, key="event", db=db))
     # Only the templates above (model metadata and constants) are joined; every value is a bound parameter.
     statement = f"WITH {', '.join(ctes)} SELECT * FROM event"  # noqa: S608 # nosec B608
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(statement, params)
         event.pk, event.sequence, event.prev_hash, event.hash = cursor.fetchone()
 

@@ -3,6 +3,7 @@ fail-closed, store and sign the decision; and promotion, the only path that move
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
@@ -78,11 +79,17 @@ def signing_key() -> Ed25519PrivateKey:
     return key
 
 
+@lru_cache(maxsize=1)
+def signing_key_id() -> str:
+    """The id of the signing key's public half, which every decision names (derived once per process)."""
+    return signing.key_id(signing_key().public_key())
+
+
 def gate_public_key() -> dict[str, str]:
     public = signing_key().public_key()
     return {
         "algorithm": signing.ALGORITHM,
-        "key_id": signing.key_id(public),
+        "key_id": signing_key_id(),
         "public_key_pem": signing.public_key_pem(public),
     }
 
@@ -317,16 +324,17 @@ def gate_evaluate(
     document = gate_input_build(
         model_version=model_version, records=records, target=target, requested_at=evaluated_at.isoformat()
     )
-    outcome = gate_decision(document)
+    # The canonical input is digested and handed to the engine as it is: serialized once.
+    canonical_input = signing.canonical_json(document)
+    outcome = gate_decision(document, input_json=canonical_input.decode())
     reasons: list[dict[str, str]] = [{"code": r["code"], "message": r["message"]} for r in outcome.deny]
     platform_reasons = _platform_denials(model_version, mirror_current)
     allow = outcome.allow and not platform_reasons
     reasons = sorted(reasons + platform_reasons, key=lambda r: (r["code"], r["message"]))
     decision_id = uuid.uuid4()
-    input_digest = signing.sha256_hex(document)
-    public = signing_key().public_key()
+    input_digest = hashlib.sha256(canonical_input).hexdigest()
     auto_deploy = outcome.auto_deploy and allow
-    key_id = signing.key_id(public)
+    key_id = signing_key_id()
     signed: dict[str, Any] = {
         "decision_id": str(decision_id),
         "model": model_version.registered_model.name,
