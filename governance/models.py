@@ -39,7 +39,9 @@ class AuditEvent(models.Model):
         max_length=128, blank=True, default="", help_text="X-Request-ID of the request."
     )
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # Unique by a constraint rather than unique=True, which on PostgreSQL adds a second (LIKE-pattern) index that
+    # no query of a hex digest uses, and every append would maintain.
+    hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["sequence"]
@@ -47,6 +49,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["object_type", "object_id"]),
             models.Index(fields=["action", "occurred_at"]),
         ]
+        constraints = [models.UniqueConstraint(fields=["hash"], name="governance_auditevent_hash_unique")]
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} {self.object_repr}"
@@ -220,8 +223,9 @@ class GateDecision(models.Model):
     """One evaluation of the deployment gate, with everything needed to re-check it later."""
 
     id = models.UUIDField(primary_key=True, editable=False)
+    # No index of its own: both composite indexes below lead with it.
     model_version = models.ForeignKey(
-        "registry_sync.ModelVersion", on_delete=models.PROTECT, related_name="gate_decisions"
+        "registry_sync.ModelVersion", on_delete=models.PROTECT, related_name="gate_decisions", db_index=False
     )
     target_stage = models.CharField(max_length=16, choices=TargetStage.choices)
     allow = models.BooleanField()
