@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,27 @@ class LoadResult:
     cpu_app_ms: float = float("nan")  # per request, gunicorn workers
     cpu_db_ms: float = float("nan")  # per request, PostgreSQL backends of the benchmark database
     cpu_machine_ms: float = float("nan")  # per request, every process and the kernel (/proc/stat)
+    server_samples: list[float] = field(default_factory=list, repr=False)  # Server-Timing, ms
+
+
+def combine(rounds: list[LoadResult]) -> LoadResult:
+    """One endpoint's rounds as one result: requests over the time spent in its rounds, server percentiles over
+    every sample; wrk reports client percentiles per run only, so the median round's p50 and the worst p99."""
+    samples = [ms for result in rounds for ms in result.server_samples]
+    requests = sum(result.requests for result in rounds)
+    seconds = sum(result.seconds for result in rounds)
+    return LoadResult(
+        endpoint=rounds[0].endpoint,
+        requests=requests,
+        errors=sum(result.errors for result in rounds),
+        seconds=round(seconds, 2),
+        rps=round(requests / seconds, 1) if seconds else 0.0,
+        client_p50_ms=round(statistics.median(result.client_p50_ms for result in rounds), 2),
+        client_p99_ms=max(result.client_p99_ms for result in rounds),
+        server_p50_ms=round(statistics.median(samples), 2) if samples else float("nan"),
+        server_p99_ms=round(percentile(samples, 0.99), 2),
+        server_samples=samples,
+    )
 
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -118,17 +139,23 @@ class CpuMeter:
     def start(self) -> None:
         self.started = self._snapshot()
 
-    def stop(self, result: LoadResult) -> LoadResult:
+    def stop(self) -> tuple[float, float, float]:
+        """CPU seconds since start(): gunicorn workers, database backends, whole machine."""
         ended = self._snapshot()
-        per_request = 1000 / max(result.requests, 1)
 
         def used(kind: str) -> float:
             before = self.started[kind]
             return sum(cpu - before.get(pid, 0.0) for pid, cpu in ended[kind].items())
 
-        result.cpu_app_ms = round(used("app") * per_request, 3)
-        result.cpu_db_ms = round(used("db") * per_request, 3)
-        result.cpu_machine_ms = round((ended["machine"] - self.started["machine"]) * per_request, 3)
+        return used("app"), used("db"), ended["machine"] - self.started["machine"]
+
+    @staticmethod
+    def per_request(result: LoadResult, used: list[tuple[float, float, float]]) -> LoadResult:
+        per_request = 1000 / max(result.requests, 1)
+        app, db, machine = (sum(values) for values in zip(*used, strict=True))
+        result.cpu_app_ms = round(app * per_request, 3)
+        result.cpu_db_ms = round(db * per_request, 3)
+        result.cpu_machine_ms = round(machine * per_request, 3)
         return result
 
     def close(self) -> None:
@@ -260,6 +287,7 @@ def drive(
         client_p99_ms=round(percentile(client_ms, 0.99), 2),
         server_p50_ms=round(statistics.median(server_ms), 2) if server_ms else float("nan"),
         server_p99_ms=round(percentile(server_ms, 0.99), 2),
+        server_samples=server_ms,
     )
 
 
@@ -334,6 +362,7 @@ def drive_wrk(
         client_p99_ms=round(float(p99_ms), 2),
         server_p50_ms=round(statistics.median(server_ms), 2) if server_ms else float("nan"),
         server_p99_ms=round(percentile(server_ms, 0.99), 2),
+        server_samples=server_ms,
     )
 
 
@@ -349,6 +378,13 @@ def main() -> int:
     )
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default: 8)")
     parser.add_argument("--seconds", type=float, default=10.0, help="duration per endpoint (default: 10)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="the endpoints take turns this many times, splitting --seconds (default: 5); a machine whose speed "
+        "drifts during the run then slows both alike",
+    )
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument(
         "--client",
@@ -392,28 +428,36 @@ def main() -> int:
         )
         load(port=port, method="GET", path="/api/v1/whoami", body=None, key=key, concurrency=4, seconds=1)
         meter = CpuMeter(server.pid, args.database_url)
-        meter.start()
-        noop = meter.stop(
-            load(
-                port=port, method="GET", path="/api/v1/whoami", body=None, key=key,
-                concurrency=args.concurrency, seconds=args.seconds,
-            )
-        )  # fmt: skip
-        meter.start()
-        gate = meter.stop(
-            load(
-                port=port, method="POST", path="/api/v1/gates/evaluate", body=payload, key=key,
-                concurrency=args.concurrency, seconds=args.seconds,
-            )
-        )  # fmt: skip
+        endpoints: dict[str, tuple[str, str, bytes | None]] = {
+            "noop": ("GET", "/api/v1/whoami", None),
+            "gate": ("POST", "/api/v1/gates/evaluate", payload),
+        }
+        rounds: dict[str, list[LoadResult]] = {name: [] for name in endpoints}
+        cpu: dict[str, list[tuple[float, float, float]]] = {name: [] for name in endpoints}
+        seconds = args.seconds / max(args.rounds, 1)
+        for _ in range(max(args.rounds, 1)):
+            for name, (method, path, body_bytes) in endpoints.items():
+                meter.start()
+                rounds[name].append(
+                    load(
+                        port=port, method=method, path=path, body=body_bytes, key=key,
+                        concurrency=args.concurrency, seconds=seconds,
+                    )
+                )  # fmt: skip
+                cpu[name].append(meter.stop())
         meter.close()
+        noop, gate = (CpuMeter.per_request(combine(rounds[name]), cpu[name]) for name in endpoints)
+        round_ratios = [
+            g.rps / n.rps if n.rps else 0.0 for n, g in zip(rounds["noop"], rounds["gate"], strict=True)
+        ]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
 
     ratio = gate.rps / noop.rps if noop.rps else 0.0
     print(
-        f"gunicorn: {args.workers} sync workers; load: {args.client}, {args.concurrency} keep-alive connections, {args.seconds:.0f} s each"
+        f"gunicorn: {args.workers} sync workers; load: {args.client}, {args.concurrency} keep-alive connections, "
+        f"{args.seconds:g} s each in {len(round_ratios)} alternating rounds"
     )
     print(
         f"{'endpoint':<32}{'req':>8}{'err':>6}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'srv p50':>9}{'srv p99':>9}"
@@ -427,6 +471,11 @@ def main() -> int:
         )
     print(
         "cpu: milliseconds of CPU per request in the gunicorn workers, the database backends, the whole machine"
+    )
+    print(
+        "gate_rps / noop_rps per round: "
+        + ", ".join(f"{value:.2f}" for value in round_ratios)
+        + f" (median {statistics.median(round_ratios):.2f})"
     )
     ratio_ok = ratio >= GOAL_RATIO
     p99_ok = gate.server_p99_ms <= GOAL_P99_MS
@@ -442,14 +491,22 @@ def main() -> int:
                 "workers": args.workers,
                 "client": args.client,
                 "concurrency": args.concurrency,
-                "noop": asdict(noop),
-                "gate": asdict(gate),
+                "rounds": len(round_ratios),
+                "noop": _summary(noop),
+                "gate": _summary(gate),
                 "ratio": ratio,
+                "round_ratios": round_ratios,
             },
             indent=2,
         )
     )
     return 0 if ratio_ok and p99_ok and not gate.errors and not noop.errors else 1
+
+
+def _summary(result: LoadResult) -> dict[str, Any]:
+    summary = asdict(result)
+    del summary["server_samples"]
+    return summary
 
 
 if __name__ == "__main__":
