@@ -3,14 +3,15 @@ endpoint of the same app (GET /api/v1/whoami), both served by gunicorn in the sa
 
 Usage (from the project root):
 
-    .venv/bin/python benchmarks/gate_bench.py [--workers N] [--concurrency 8] [--seconds 10] [--client wrk]
+    .venv/bin/python benchmarks/gate_bench.py [--workers N] [--concurrency 8] [--seconds 10] [--rounds 5] [--client wrk]
 
 It creates a fresh PostgreSQL database, a governed model version whose gate decision allows (warm mirror:
 GATE_MIRROR_MAX_AGE_SECONDS is raised so no MLflow call happens), an API key, starts gunicorn on a free
 loopback port (2 x cores + 1 sync workers by default, persistent DB connections, the rate-limit counters in
 Redis, as in production), and drives each endpoint with the same closed-loop load (8 keep-alive connections,
-fixed duration) from wrk (`make bench` installs it) or, without wrk, a Python thread loop (which costs the
-2-core machine far more client CPU). Server-side latency comes from the `Server-Timing: app;dur=` header every
+fixed duration; the endpoints take turns in rounds, so drift in the machine's speed slows both alike) from wrk
+(`make bench` installs it) or, without wrk, a Python thread loop (which costs the 2-core machine far more client
+CPU). Server-side latency comes from the `Server-Timing: app;dur=` header every
 response carries. Prints gate_rps / noop_rps (goal >= 0.5) and the gate's server-side p99 (goal <= 20 ms), and
 the CPU each request cost (read from /proc): in the gunicorn workers, in the PostgreSQL backends serving the
 benchmark database, and on the whole machine (wrk, Redis, WAL writes and the kernel included).
